@@ -1,0 +1,183 @@
+"""Settings: bot.toml loaded once into frozen, typed settings.
+
+Secrets never live in the file: the file names the environment variables that hold them.
+A wrong key or value stops start-up with a ``ConfigError`` that names the file, the key and
+what is expected.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.text import fold
+
+LocaleCode = Literal["nl", "fr", "en"]
+SUPPORTED_LOCALES: tuple[str, ...] = ("nl", "fr", "en")
+CONFIG_ENV = "SAMEN_CONFIG"
+DEFAULT_CONFIG_NAME = "bot.toml"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file, the key and the fix."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Term(_Section):
+    """One entry of a controlled vocabulary (a sector, a region), named in each language."""
+
+    key: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+    nl: Annotated[str, Field(min_length=1, max_length=60)]
+    fr: Annotated[str, Field(min_length=1, max_length=60)]
+    en: Annotated[str, Field(min_length=1, max_length=60)]
+
+    def label(self, locale: str) -> str:
+        return str(getattr(self, locale, self.en))
+
+    def matches(self, text: str) -> bool:
+        wanted = fold(text)
+        return wanted in {fold(self.key), fold(self.nl), fold(self.fr), fold(self.en)}
+
+
+class StorageSettings(_Section):
+    url: Annotated[str, Field(min_length=1)] = "sqlite:///samen.db"
+    echo_sql: bool = False
+
+
+class ConsoleSettings(_Section):
+    enabled: bool = True
+    member: str = ""
+    files_dir: str = "samen-files"
+
+
+class MatrixSettings(_Section):
+    enabled: bool = False
+    homeserver: str = ""
+    user_id: str = ""
+    password_env: str = "SAMEN_MATRIX_PASSWORD"
+    access_token_env: str = "SAMEN_MATRIX_TOKEN"
+    allowed_servers: tuple[str, ...] = ()
+    allowed_rooms: tuple[str, ...] = ()
+    admin_room: str = ""
+    prefix: str = ""
+
+
+class DiscordSettings(_Section):
+    enabled: bool = False
+    token_env: str = "SAMEN_DISCORD_TOKEN"
+    guild_ids: tuple[int, ...] = ()
+    admin_channel_id: int = 0
+    mirror_events: bool = False
+
+
+class Settings(_Section):
+    """Everything bot.toml can say, with the defaults a fresh checkout runs on."""
+
+    community_name: Annotated[str, Field(min_length=1, max_length=80)] = "Samen"
+    default_locale: LocaleCode = "nl"
+    timezone: str = "Europe/Brussels"
+    prefix: Annotated[str, Field(min_length=1, max_length=3)] = "!"
+    admins: tuple[Annotated[str, Field(pattern=r"^(console|matrix|discord):.+$")], ...] = ()
+    link_code_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
+    storage: StorageSettings = StorageSettings()
+    console: ConsoleSettings = ConsoleSettings()
+    matrix: MatrixSettings = MatrixSettings()
+    discord: DiscordSettings = DiscordSettings()
+    sectors: tuple[Term, ...] = ()
+    regions: tuple[Term, ...] = ()
+    source: str = Field(default="<defaults>", exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"an IANA time zone such as Europe/Brussels, not {value!r}") from exc
+        return value
+
+    @field_validator("sectors", "regions")
+    @classmethod
+    def _unique_keys(cls, terms: tuple[Term, ...]) -> tuple[Term, ...]:
+        seen: set[str] = set()
+        for term in terms:
+            if term.key in seen:
+                raise ValueError(f"each key once; {term.key!r} appears twice")
+            seen.add(term.key)
+        return terms
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def is_admin(self, platform: str, platform_user_id: str) -> bool:
+        return f"{platform}:{platform_user_id}" in self.admins
+
+    def platform_prefix(self, platform: str) -> str:
+        if platform == "matrix" and self.matrix.prefix:
+            return self.matrix.prefix
+        return self.prefix
+
+    @property
+    def configured_platforms(self) -> tuple[str, ...]:
+        return tuple(name for name in ("matrix", "discord") if getattr(self, name).enabled)
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The file to read: an explicit path, else $SAMEN_CONFIG, else ./bot.toml."""
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(CONFIG_ENV)
+    return Path(from_env) if from_env else Path(DEFAULT_CONFIG_NAME)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = ".".join(str(part) for part in error.get("loc", ())) or "(top level)"
+    kind = str(error.get("type", ""))
+    message = str(error.get("msg", "invalid value"))
+    if kind == "extra_forbidden":
+        message = "unknown key (check its spelling; bot.toml documents every key)"
+    elif message.startswith("Value error, "):
+        message = "expected " + message.removeprefix("Value error, ")
+    given = error.get("input")
+    shown = (
+        ""
+        if kind in ("extra_forbidden", "missing") or isinstance(given, dict)
+        else (f" (got {given!r})")
+    )
+    return f"key `{location}`: {message}{shown}"
+
+
+def parse_settings(data: dict[str, object], source: str) -> Settings:
+    try:
+        return Settings.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        problems = "\n  ".join(_describe(dict(err)) for err in exc.errors())
+        raise ConfigError(f"{source}: invalid configuration:\n  {problems}") from None
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read and validate the configuration file; a missing default file means defaults."""
+    file = config_path(path)
+    explicit = bool(path) or CONFIG_ENV in os.environ
+    if not file.exists():
+        if explicit:
+            raise ConfigError(f"{file}: configuration file not found")
+        return parse_settings({}, "<defaults>")
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot be read: {exc.strerror}") from None
+    if "source" in data:
+        raise ConfigError(f"{file}: key `source`: unknown key")
+    return parse_settings(data, str(file))

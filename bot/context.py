@@ -1,0 +1,57 @@
+"""The Context a handler runs in: who asks, where, in which language, and the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.i18n import Catalogues, Translator
+from bot.notifier import MemberTarget, Notification, PlaceTarget
+from bot.reply import Reply
+from storage.identity import Account, Member
+
+if TYPE_CHECKING:
+    from bot.registry import Registry
+
+
+@dataclass
+class Context:
+    settings: Settings
+    session: Session
+    clock: Clock
+    catalogues: Catalogues
+    registry: Registry
+    actor: Member
+    account: Account
+    t: Translator
+    is_admin: bool
+    place: str | None = None
+    is_direct: bool = False
+    outbox: list[Notification] = field(default_factory=list)
+
+    @property
+    def actor_id(self) -> int:
+        assert self.actor.id is not None
+        return self.actor.id
+
+    @property
+    def platform(self) -> str:
+        return self.account.platform
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def translator_for(self, member: Member) -> Translator:
+        return self.catalogues.translator(member.locale, self.settings.default_locale)
+
+    def notify_member(self, member_id: int, reply: Reply) -> None:
+        """Queue a message to a member, sent once this command's changes are saved."""
+        self.outbox.append(Notification(MemberTarget(member_id), reply))
+
+    def notify_place(self, platform: str, place_id: str, reply: Reply) -> None:
+        self.outbox.append(Notification(PlaceTarget(platform, place_id), reply))

@@ -1,0 +1,240 @@
+"""Dispatch: an Invocation in, a Reply out.
+
+resolve the command → resolve the actor (a Member, created on first contact) → check the role
+→ convert the parameters → run the handler in one transaction → send the notifications it
+queued once the transaction committed. A UserError becomes a short translated answer with the
+usage; anything else is logged with its context and answered with an apology. Either way the
+transaction is rolled back, so a failed command writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.context import Context
+from bot.errors import PermissionDenied, UserError
+from bot.grammar import Token, bind, tokenize
+from bot.i18n import N_, Catalogues, Translator, normalise_locale
+from bot.identity import resolve_actor
+from bot.notifier import Notifier
+from bot.registry import Registry
+from bot.reply import Reply, Visibility
+from bot.spec import CommandSpec, Role
+from storage.circles import is_animator
+from storage.db import Database
+from storage.identity import Member, account_for
+
+log = logging.getLogger(__name__)
+
+MAX_LINE = 8000
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """A command said on a platform: a typed line, or a structured command (Discord)."""
+
+    platform: str
+    user_id: str
+    display_name: str = ""
+    text: str | None = None  # the line after the prefix: "profile set region=Gent"
+    command: str | None = None  # structured: "profile set"
+    options: Mapping[str, str] = field(default_factory=dict)  # structured raw values
+    place: str | None = None
+    locale: str | None = None  # the platform's idea of the user's language
+    is_direct: bool = False
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        registry: Registry,
+        catalogues: Catalogues,
+        clock: Clock,
+        notifier: Notifier,
+    ):
+        self.settings = settings
+        self.database = database
+        self.registry = registry
+        self.catalogues = catalogues
+        self.clock = clock
+        self.notifier = notifier
+
+    def _find(self, invocation: Invocation) -> tuple[CommandSpec, list[Token] | None]:
+        """The command said, and the tokens after its name (None for a structured call)."""
+        if invocation.command is not None:
+            spec = self.registry.get(invocation.command)
+            if spec is None:
+                raise self.registry.unknown(invocation.command.split())
+            return spec, None
+        line = (invocation.text or "").strip()
+        if len(line) > MAX_LINE:
+            raise UserError(
+                N_("That message is {length} characters long; the most is {limit}."),
+                length=len(line),
+                limit=MAX_LINE,
+            )
+        tokens = tokenize(line)
+        if not tokens:
+            raise UserError(N_("Say !help to see what I can do."))
+        words = [t.text for t in tokens if t.key is None and not t.quoted]
+        leading = []
+        for token in tokens:
+            if token.key is not None or token.quoted:
+                break
+            leading.append(token.text)
+        found = self.registry.match(leading)
+        if found is None:
+            raise self.registry.unknown(leading or words or [tokens[0].text])
+        spec, used = found
+        return spec, tokens[used:]
+
+    @staticmethod
+    def _values(
+        spec: CommandSpec, invocation: Invocation, tokens: list[Token] | None
+    ) -> dict[str, str]:
+        if tokens is not None:
+            return bind(spec, tokens)
+        values = {k: v for k, v in invocation.options.items() if v is not None}
+        unknown = [k for k in values if spec.param(k) is None]
+        if unknown:
+            raise UserError(N_("Unknown key “{key}”."), key=unknown[0], show_usage=True)
+        missing = [p.name for p in spec.params if p.required and p.name not in values]
+        if missing:
+            raise UserError(N_("Missing: {names}."), names=", ".join(missing), show_usage=True)
+        return values
+
+    def _fallback_translator(self, invocation: Invocation) -> Translator:
+        """The asker's language when nothing else is known yet (before the command runs)."""
+        locale = None
+        with self.database.open_session() as session:
+            account = account_for(session, invocation.platform, invocation.user_id)
+            member = session.get(Member, account.member_id) if account else None
+            locale = member.locale if member else None
+        return self.catalogues.translator(
+            locale or normalise_locale(invocation.locale), self.settings.default_locale
+        )
+
+    def error_reply(
+        self, t: Translator, error: UserError, spec: CommandSpec | None, prefix: str
+    ) -> Reply:
+        text = t(error.message, **error.params)
+        if error.show_usage and spec is not None:
+            text += "\n" + t(N_("Usage: {usage}"), usage=spec.usage(prefix))
+            if spec.examples:
+                text += "\n" + t(N_("Example: {example}"), example=prefix + spec.examples[0])
+        return Reply(text=text, visibility=Visibility.PRIVATE, is_error=True)
+
+    async def dispatch(self, invocation: Invocation) -> Reply:
+        prefix = self.settings.platform_prefix(invocation.platform)
+        spec: CommandSpec | None = None
+        try:
+            spec, tokens = self._find(invocation)
+            raw = self._values(spec, invocation, tokens)
+        except UserError as error:
+            return self.error_reply(self._fallback_translator(invocation), error, spec, prefix)
+        t = self.catalogues.translator(
+            normalise_locale(invocation.locale), self.settings.default_locale
+        )
+        session = self.database.open_session()
+        outbox = []
+        try:
+            member, account = resolve_actor(
+                session,
+                invocation.platform,
+                invocation.user_id,
+                invocation.display_name or invocation.user_id,
+                self.clock.now(),
+            )
+            locale = member.locale or normalise_locale(invocation.locale)
+            t = self.catalogues.translator(locale, self.settings.default_locale)
+            ctx = Context(
+                settings=self.settings,
+                session=session,
+                clock=self.clock,
+                catalogues=self.catalogues,
+                registry=self.registry,
+                actor=member,
+                account=account,
+                t=t,
+                is_admin=self.settings.is_admin(invocation.platform, invocation.user_id),
+                place=invocation.place,
+                is_direct=invocation.is_direct,
+            )
+            self._check_role(ctx, spec)
+            arguments = await self._convert(ctx, spec, raw)
+            if spec.role is Role.ANIMATOR:
+                self._check_animator(ctx, spec, arguments)
+            reply = await spec.handler(ctx, **arguments)
+            session.commit()
+            outbox = ctx.outbox
+        except UserError as error:
+            session.rollback()
+            reply = self.error_reply(t, error, spec, prefix)
+        except Exception:
+            session.rollback()
+            log.exception(
+                "command %r failed (platform=%s user=%s place=%s line=%r)",
+                spec.name,
+                invocation.platform,
+                invocation.user_id,
+                invocation.place,
+                invocation.text if invocation.text is not None else dict(invocation.options),
+            )
+            reply = Reply(
+                text=t(
+                    N_(
+                        "Sorry, something went wrong on my side. It has been logged; "
+                        "please try again later."
+                    )
+                ),
+                visibility=Visibility.PRIVATE,
+                is_error=True,
+            )
+        finally:
+            session.close()
+        for notification in outbox:
+            try:
+                await self.notifier.deliver(notification)
+            except Exception:
+                log.exception("notification to %s failed", notification.target)
+        return reply
+
+    def _check_role(self, ctx: Context, spec: CommandSpec) -> None:
+        if spec.role is Role.ADMIN and not ctx.is_admin:
+            raise PermissionDenied(
+                N_("Only an admin of {community} may do this."),
+                community=ctx.settings.community_name,
+            )
+
+    def _check_animator(self, ctx: Context, spec: CommandSpec, arguments: dict[str, Any]) -> None:
+        if ctx.is_admin:
+            return
+        circle = arguments.get(spec.scope or "")
+        circle_id = getattr(circle, "id", circle)
+        if not isinstance(circle_id, int) or not is_animator(ctx.session, ctx.actor_id, circle_id):
+            raise PermissionDenied(N_("Only an animator of this circle may do this."))
+
+    async def _convert(
+        self, ctx: Context, spec: CommandSpec, raw: dict[str, str]
+    ) -> dict[str, Any]:
+        arguments: dict[str, Any] = {}
+        for param in spec.params:
+            if param.name not in raw:
+                if not param.required:
+                    arguments[param.name] = param.default
+                continue
+            try:
+                arguments[param.name] = await param.type.convert(ctx, raw[param.name])
+            except UserError as error:
+                detail = ctx.t(error.message, **error.params)
+                raise UserError(
+                    N_("{name}: {problem}"), name=param.name, problem=detail, show_usage=True
+                ) from error
+        return arguments

@@ -1,0 +1,168 @@
+"""Who is speaking: a Member per person, an Account per platform identity, and linking."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, update
+from sqlalchemy import select as select_rows
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.errors import NotFound, UserError
+from bot.i18n import N_
+from bot.text import fold
+from storage.circles import can_see
+from storage.identity import Account, LinkCode, Member, account_for, members_named
+from storage.schema import metadata
+
+if TYPE_CHECKING:
+    from bot.context import Context
+
+log = logging.getLogger(__name__)
+
+_DISCORD_MENTION = re.compile(r"^<@!?(\d{5,25})>$")
+_MATRIX_ID = re.compile(r"^@[^:\s]+:\S+$")
+_MEMBER_NUMBER = re.compile(r"^#(\d{1,12})$")
+
+
+def resolve_actor(
+    session: Session, platform: str, platform_user_id: str, display_name: str, now: datetime
+) -> tuple[Member, Account]:
+    """The member behind a platform identity, created on first contact."""
+    account = account_for(session, platform, platform_user_id)
+    if account is not None:
+        member = session.get(Member, account.member_id)
+        assert member is not None, "an account always has a member (foreign key)"
+        if now - account.last_seen_at > timedelta(minutes=5):
+            account.last_seen_at = now
+            session.add(account)
+        return member, account
+    name = " ".join(display_name.split())[:80] or platform_user_id[:80]
+    member = Member(display_name=name, name_folded=fold(name), created_at=now)
+    session.add(member)
+    session.flush()
+    assert member.id is not None
+    account = Account(
+        member_id=member.id,
+        platform=platform,
+        platform_user_id=platform_user_id,
+        handle=platform_user_id,
+        last_seen_at=now,
+    )
+    session.add(account)
+    session.flush()
+    return member, account
+
+
+def find_member(ctx: Context, text: str) -> Member:
+    """A member named by mention, number, platform id or display name, visible to the actor."""
+    member = _lookup(ctx, text)
+    if member is None or member.id is None:
+        raise NotFound(N_("I know no member “{name}”."), name=text)
+    if not ctx.is_admin and not can_see(ctx.session, ctx.actor_id, member.id):
+        raise NotFound(N_("I know no member “{name}”."), name=text)
+    return member
+
+
+def _lookup(ctx: Context, text: str) -> Member | None:
+    session = ctx.session
+    if match := _MEMBER_NUMBER.match(text):
+        return session.get(Member, int(match.group(1)))
+    account: Account | None = None
+    if match := _DISCORD_MENTION.match(text):
+        account = account_for(session, "discord", match.group(1))
+    elif _MATRIX_ID.match(text):
+        account = account_for(session, "matrix", text)
+    else:
+        account = account_for(session, ctx.platform, text) or account_for(
+            session, ctx.platform, text.lstrip("@")
+        )
+    if account is not None:
+        return session.get(Member, account.member_id)
+    named = members_named(session, fold(text.lstrip("@")))
+    if len(named) > 1:
+        raise UserError(
+            N_("Several members are called “{name}”; use their number: {numbers}."),
+            name=text,
+            numbers=", ".join(f"#{m.id}" for m in named),
+        )
+    return named[0] if named else None
+
+
+# -- linking accounts ----------------------------------------------------------------------
+
+
+def new_link_code(session: Session, member_id: int, platform: str, expires_at: datetime) -> str:
+    """A fresh six-digit code for this member; older codes of the member stop working."""
+    session.exec(delete(LinkCode).where(LinkCode.member_id == member_id))  # type: ignore[arg-type]
+    while True:
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        if session.get(LinkCode, code) is None:
+            break
+    session.add(LinkCode(code=code, member_id=member_id, platform=platform, expires_at=expires_at))
+    return code
+
+
+def redeem_link_code(session: Session, code: str, account: Account, now: datetime) -> Member:
+    """Join the account's member into the member who asked for the code; returns the latter."""
+    link = session.get(LinkCode, code)
+    if link is None or link.expires_at < now:
+        raise UserError(N_("That code is unknown or has expired. Ask for a new one with !link."))
+    if link.member_id == account.member_id:
+        raise UserError(N_("Say this code on your other platform, not here."))
+    if link.platform == account.platform:
+        raise UserError(
+            N_("That code was made on {platform}; say it on another platform to link the two."),
+            platform=link.platform,
+        )
+    keep = session.get(Member, link.member_id)
+    drop = session.get(Member, account.member_id)
+    assert keep is not None
+    assert drop is not None
+    session.delete(link)
+    merge_members(session, keep, drop)
+    return keep
+
+
+def merge_members(session: Session, keep: Member, drop: Member) -> None:
+    """Move everything that refers to ``drop`` to ``keep``, then delete ``drop``.
+
+    Every table with a foreign key to member.id is handled, including those that later
+    issues add; where ``keep`` already has the same row (the same circle, say), the copy of
+    ``drop`` is removed. ``keep``'s profile wins; empty fields are filled from ``drop``.
+    """
+    assert keep.id is not None
+    assert drop.id is not None
+    for field in ("region", "locale"):
+        if getattr(keep, field) is None and getattr(drop, field) is not None:
+            setattr(keep, field, getattr(drop, field))
+    if not keep.bio and drop.bio:
+        keep.bio = drop.bio
+    session.add(keep)
+    session.flush()
+    for table in metadata.sorted_tables:
+        for column in table.columns:
+            if not any(fk.column.table.name == "member" for fk in column.foreign_keys):
+                continue
+            primary = [c for c in table.primary_key.columns]
+            rows = (
+                session.connection().execute(select_rows(*primary).where(column == drop.id)).all()
+            )
+            for row in rows:
+                where = [c == value for c, value in zip(primary, row, strict=True)]
+                try:
+                    with session.begin_nested():
+                        session.exec(update(table).where(*where).values({column.name: keep.id}))
+                except IntegrityError:
+                    session.exec(delete(table).where(*where))
+    session.expire_all()
+    leftover = session.get(Member, drop.id)
+    if leftover is not None:
+        session.delete(leftover)
+    session.flush()
+    log.info("merged member %s into %s", drop.id, keep.id)

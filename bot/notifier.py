@@ -1,0 +1,95 @@
+"""The Notifier port: how commands and the scheduler reach a member or a place.
+
+Commands queue notifications on their Context; the dispatcher hands them to the Notifier only
+after the command's transaction committed, so a failed command notifies nobody.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.reply import Reply
+from storage.db import Database
+from storage.identity import accounts_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberTarget:
+    member_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceTarget:
+    """A room (Matrix), a channel (Discord) or the console itself."""
+
+    platform: str
+    place_id: str
+
+
+Target = MemberTarget | PlaceTarget
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    target: Target
+    reply: Reply
+
+
+class Notifier(Protocol):
+    async def deliver(self, notification: Notification) -> bool:
+        """Send it; False when nobody could be reached."""
+        ...
+
+
+class PlatformSender(Protocol):
+    """What an adapter offers the hub: sending to one of its users or places."""
+
+    platform: str
+
+    async def send_direct(self, platform_user_id: str, reply: Reply) -> bool: ...
+
+    async def send_to_place(self, place_id: str, reply: Reply) -> bool: ...
+
+
+class NotifierHub:
+    """Routes a notification to the platform where the member was seen last."""
+
+    def __init__(self, database: Database):
+        self._database = database
+        self._senders: dict[str, PlatformSender] = {}
+        self.undelivered: Callable[[Notification], None] | None = None
+
+    def register(self, sender: PlatformSender) -> None:
+        self._senders[sender.platform] = sender
+
+    def unregister(self, platform: str) -> None:
+        self._senders.pop(platform, None)
+
+    async def deliver(self, notification: Notification) -> bool:
+        target = notification.target
+        if isinstance(target, PlaceTarget):
+            sender = self._senders.get(target.platform)
+            delivered = bool(sender) and await sender.send_to_place(  # type: ignore[union-attr]
+                target.place_id, notification.reply
+            )
+        else:
+            delivered = await self._deliver_to_member(target.member_id, notification.reply)
+        if not delivered:
+            log.info("notification for %s could not be delivered", target)
+            if self.undelivered:
+                self.undelivered(notification)
+        return delivered
+
+    async def _deliver_to_member(self, member_id: int, reply: Reply) -> bool:
+        with self._database.session() as session:
+            accounts = accounts_of(session, member_id)
+        for account in accounts:  # most recently seen first
+            sender = self._senders.get(account.platform)
+            if sender and await sender.send_direct(account.platform_user_id, reply):
+                return True
+        return False

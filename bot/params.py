@@ -1,0 +1,278 @@
+"""Parameter types: each turns typed text into a value (or a translated error) and tells every
+platform how to offer it (Discord option type, choices, autocomplete, long text in a modal)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from babel import Locale
+
+from bot.config import SUPPORTED_LOCALES, Term
+from bot.errors import UserError
+from bot.i18n import N_, LazyText
+from bot.text import closest, fold
+
+if TYPE_CHECKING:
+    from bot.context import Context
+    from storage.identity import Member
+
+
+class OptionKind(StrEnum):
+    """Discord application-command option types that Samen uses."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    USER = "user"
+    CHANNEL = "channel"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    value: str
+    label: LazyText | str
+
+
+class ParamType:
+    """Base: text in, value out. Subclasses override ``convert``."""
+
+    kind: ClassVar[OptionKind] = OptionKind.STRING
+    max_length: int | None = None
+    long: bool = False  # a paragraph: a modal field on Discord
+
+    def choices(self) -> tuple[Choice, ...]:
+        """Fixed choices (at most 25), offered as a list by platforms that can."""
+        return ()
+
+    @property
+    def has_autocomplete(self) -> bool:
+        return False
+
+    async def autocomplete(self, ctx: Context, partial: str) -> list[Choice]:
+        return []
+
+    async def convert(self, ctx: Context, raw: str) -> Any:
+        raise NotImplementedError
+
+
+def _too_long(length: int, limit: int) -> UserError:
+    return UserError(
+        N_("That text is {length} characters long; the most is {limit}."),
+        length=length,
+        limit=limit,
+    )
+
+
+@dataclass(frozen=True)
+class Text(ParamType):
+    max_length: int | None = 200
+    min_length: int = 1
+    long: bool = False
+
+    async def convert(self, ctx: Context, raw: str) -> str:
+        value = raw.strip()
+        if len(value) < self.min_length:
+            raise UserError(N_("This cannot be empty."))
+        if self.max_length is not None and len(value) > self.max_length:
+            raise _too_long(len(value), self.max_length)
+        return value
+
+
+@dataclass(frozen=True)
+class Integer(ParamType):
+    kind: ClassVar[OptionKind] = OptionKind.INTEGER
+    minimum: int = 0
+    maximum: int = 1_000_000
+
+    async def convert(self, ctx: Context, raw: str) -> int:
+        cleaned = raw.strip().lstrip("#")
+        if not re.fullmatch(r"[+-]?\d{1,12}", cleaned):
+            raise UserError(N_("“{value}” is not a whole number."), value=raw)
+        value = int(cleaned)
+        if not self.minimum <= value <= self.maximum:
+            raise UserError(
+                N_("Give a number from {minimum} to {maximum}."),
+                minimum=self.minimum,
+                maximum=self.maximum,
+            )
+        return value
+
+
+_TRUE = {"yes", "y", "true", "1", "on", "ja", "j", "oui", "o", "waar", "vrai"}
+_FALSE = {"no", "n", "false", "0", "off", "nee", "non", "onwaar", "faux"}
+
+
+@dataclass(frozen=True)
+class Flag(ParamType):
+    kind: ClassVar[OptionKind] = OptionKind.BOOLEAN
+
+    async def convert(self, ctx: Context, raw: str) -> bool:
+        word = fold(raw)
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        raise UserError(N_("Answer yes or no."))
+
+
+@dataclass(frozen=True)
+class OneOf(ParamType):
+    """One of a fixed set of values, typed as its key or as its label in the reader's language."""
+
+    options: Mapping[str, LazyText | str]
+
+    def choices(self) -> tuple[Choice, ...]:
+        return tuple(Choice(key, label) for key, label in self.options.items())
+
+    def _label(self, ctx: Context, label: LazyText | str) -> str:
+        return ctx.t(label) if isinstance(label, LazyText) else label
+
+    async def convert(self, ctx: Context, raw: str) -> str:
+        wanted = fold(raw)
+        for key, label in self.options.items():
+            if wanted in (fold(key), fold(self._label(ctx, label))):
+                return key
+        raise UserError(
+            N_("“{value}” is not one of: {choices}."),
+            value=raw,
+            choices=", ".join(self.options),
+        )
+
+
+@dataclass(frozen=True)
+class TextList(ParamType):
+    """Comma-separated items: ``skills="sound engineering, lighting"``."""
+
+    item_length: int = 60
+    max_items: int = 20
+
+    async def convert(self, ctx: Context, raw: str) -> tuple[str, ...]:
+        items: dict[str, str] = {}
+        for part in re.split(r"[,;]", raw):
+            item = " ".join(part.split())
+            if not item:
+                continue
+            if len(item) > self.item_length:
+                raise _too_long(len(item), self.item_length)
+            items.setdefault(fold(item), item)
+        if len(items) > self.max_items:
+            raise UserError(N_("Give at most {limit} items."), limit=self.max_items)
+        return tuple(items.values())
+
+
+@dataclass(frozen=True)
+class Vocabulary(ParamType):
+    """A term of a list that bot.toml defines (``sectors`` or ``regions``), by key or name."""
+
+    source: str  # the Settings attribute: "sectors" or "regions"
+    many: bool = False
+
+    def terms(self, ctx: Context) -> tuple[Term, ...]:
+        terms: tuple[Term, ...] = getattr(ctx.settings, self.source)
+        return terms
+
+    @property
+    def has_autocomplete(self) -> bool:
+        return True
+
+    async def autocomplete(self, ctx: Context, partial: str) -> list[Choice]:
+        wanted = fold(partial.split(",")[-1])
+        found = [
+            Choice(term.key, term.label(ctx.t.locale))
+            for term in self.terms(ctx)
+            if not wanted or wanted in fold(term.label(ctx.t.locale)) or wanted in term.key
+        ]
+        return found[:25]
+
+    def _one(self, ctx: Context, raw: str) -> Term:
+        for term in self.terms(ctx):
+            if term.matches(raw):
+                return term
+        names = [term.label(ctx.t.locale) for term in self.terms(ctx)]
+        guesses = closest(raw, names + [term.key for term in self.terms(ctx)])
+        if guesses:
+            raise UserError(
+                N_("“{value}” is not known. Did you mean {guess}?"),
+                value=raw,
+                guess=" / ".join(guesses),
+            )
+        raise UserError(
+            N_("“{value}” is not known. Choose from: {choices}."),
+            value=raw,
+            choices=", ".join(names) or "—",
+        )
+
+    async def convert(self, ctx: Context, raw: str) -> Term | tuple[Term, ...]:
+        if not self.many:
+            return self._one(ctx, raw.strip())
+        parts = [part.strip() for part in re.split(r"[,;]", raw) if part.strip()]
+        terms = {term.key: term for term in (self._one(ctx, part) for part in parts)}
+        return tuple(terms.values())
+
+
+def _language_names() -> dict[str, str]:
+    """Language names in nl, fr and en (and each language's own name) → ISO 639-1 code."""
+    names: dict[str, str] = {}
+    for reader in SUPPORTED_LOCALES:
+        for code, name in Locale.parse(reader).languages.items():
+            if len(code) == 2:
+                names.setdefault(fold(name), code)
+    for code in list(names.values()):
+        try:
+            own = Locale.parse(code).get_language_name(code)
+        except (ValueError, LookupError):
+            continue
+        if own:
+            names.setdefault(fold(own), code)
+    return names
+
+
+@dataclass(frozen=True)
+class Languages(ParamType):
+    """Languages spoken, by code or by name in nl, fr or en: ``nl, French, anglais``."""
+
+    max_items: int = 10
+    _names: ClassVar[dict[str, str]] = {}
+
+    async def convert(self, ctx: Context, raw: str) -> tuple[str, ...]:
+        if not Languages._names:
+            Languages._names.update(_language_names())
+        codes: dict[str, None] = {}
+        for part in re.split(r"[,;]", raw):
+            word = fold(part)
+            if not word:
+                continue
+            if word in Languages._names.values():
+                codes[word] = None
+            elif word in Languages._names:
+                codes[Languages._names[word]] = None
+            else:
+                guesses = closest(word, Languages._names)
+                raise UserError(
+                    N_("“{value}” is not a language I know. Did you mean {guess}?"),
+                    value=part.strip(),
+                    guess=" / ".join(guesses) or "nl, fr, en",
+                )
+        if len(codes) > self.max_items:
+            raise UserError(N_("Give at most {limit} items."), limit=self.max_items)
+        return tuple(codes)
+
+
+_DISCORD_MENTION = re.compile(r"^<@!?(\d{5,25})>$")
+_MATRIX_ID = re.compile(r"^@[^:\s]+:\S+$")
+
+
+@dataclass(frozen=True)
+class MemberRef(ParamType):
+    """A member: a mention, ``#12`` (member number), a platform id, or a unique display name."""
+
+    kind: ClassVar[OptionKind] = OptionKind.USER
+
+    async def convert(self, ctx: Context, raw: str) -> Member:
+        from bot.identity import find_member  # the resolver needs storage; kept out of import time
+
+        return find_member(ctx, raw.strip())

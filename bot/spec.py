@@ -1,0 +1,165 @@
+"""Command declarations: one typed declaration per command, for every platform.
+
+A handler is an async function whose first parameter is the Context; every further parameter
+is annotated ``Annotated[<python type>, Opt(<ParamType>, help)]``. A parameter without a default
+is required; a keyword-only parameter (after ``*``) is given as ``key=value`` in the text
+grammar; ``Opt(..., rest=True)`` on the last positional parameter takes the rest of the line.
+
+    commands = CommandSet()
+
+    @commands.command("profile show", help=N_("Show a member's profile"))
+    async def show(ctx: Context,
+                   member: Annotated[Member | None, Opt(MemberRef(), N_("Whose profile"))] = None,
+                   ) -> Reply: ...
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+from bot.i18n import LazyText
+
+if TYPE_CHECKING:
+    from bot.params import ParamType
+    from bot.reply import Reply
+
+Handler = Callable[..., Awaitable["Reply"]]
+
+
+class Role(IntEnum):
+    """Who may run a command; a higher role includes the lower ones."""
+
+    MEMBER = 1
+    ANIMATOR = 2  # of the circle named by the command's scope parameter
+    ADMIN = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Opt:
+    """How a handler parameter is typed for members: its converter and its help."""
+
+    type: ParamType
+    help: LazyText
+    rest: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    name: str
+    type: ParamType
+    help: LazyText
+    required: bool
+    default: Any = None
+    keyword_only: bool = False
+    rest: bool = False
+
+    def usage(self) -> str:
+        shown = f"{self.name}=…" if self.keyword_only else f"<{self.name}>"
+        if self.rest:
+            shown = f"<{self.name}…>"
+        return shown if self.required else f"[{shown}]"
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    path: tuple[str, ...]
+    handler: Handler
+    help: LazyText
+    params: tuple[ParamSpec, ...]
+    role: Role = Role.MEMBER
+    scope: str | None = None  # the parameter naming the circle an animator must lead
+    examples: tuple[str, ...] = ()
+    hidden: bool = False
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.path)
+
+    @property
+    def group(self) -> str:
+        return self.path[0]
+
+    def param(self, name: str) -> ParamSpec | None:
+        for param in self.params:
+            if param.name == name:
+                return param
+        return None
+
+    @property
+    def positional(self) -> tuple[ParamSpec, ...]:
+        return tuple(p for p in self.params if not p.keyword_only)
+
+    def usage(self, prefix: str = "!") -> str:
+        return " ".join([f"{prefix}{self.name}", *(p.usage() for p in self.params)])
+
+
+def _params_of(handler: Handler) -> tuple[ParamSpec, ...]:
+    signature = inspect.signature(handler)
+    hints = typing.get_type_hints(handler, include_extras=True)
+    found: list[ParamSpec] = []
+    for index, parameter in enumerate(signature.parameters.values()):
+        if index == 0:
+            continue  # the Context
+        hint = hints.get(parameter.name)
+        options = [m for m in getattr(hint, "__metadata__", ()) if isinstance(m, Opt)]
+        if len(options) != 1:
+            raise TypeError(
+                f"{handler.__qualname__}: parameter {parameter.name!r} needs "
+                "Annotated[<type>, Opt(<ParamType>, help)]"
+            )
+        option = options[0]
+        required = parameter.default is inspect.Parameter.empty
+        found.append(
+            ParamSpec(
+                name=parameter.name,
+                type=option.type,
+                help=option.help,
+                required=required,
+                default=None if required else parameter.default,
+                keyword_only=parameter.kind is inspect.Parameter.KEYWORD_ONLY,
+                rest=option.rest,
+            )
+        )
+    return tuple(found)
+
+
+@dataclass
+class CommandSet:
+    """The declarations of one domain module, added to an app's Registry by the app."""
+
+    specs: list[CommandSpec] = field(default_factory=list)
+
+    def command(
+        self,
+        name: str,
+        *,
+        help: LazyText,
+        role: Role = Role.MEMBER,
+        scope: str | None = None,
+        examples: tuple[str, ...] = (),
+        hidden: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        def declare(handler: Handler) -> Handler:
+            self.specs.append(
+                CommandSpec(
+                    path=tuple(name.split()),
+                    handler=handler,
+                    help=help,
+                    params=_params_of(handler),
+                    role=role,
+                    scope=scope,
+                    examples=examples,
+                    hidden=hidden,
+                )
+            )
+            return handler
+
+        return declare
+
+    def __iter__(self) -> Iterator[CommandSpec]:
+        return iter(self.specs)

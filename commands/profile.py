@@ -1,0 +1,274 @@
+"""Profiles: who a member is, what they do, where, and who may see it; finding members."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from bot.config import Term
+from bot.context import Context
+from bot.errors import PermissionDenied, UserError
+from bot.i18n import N_, Translator
+from bot.params import Integer, Languages, MemberRef, OneOf, Text, TextList, Vocabulary
+from bot.reply import Field, Reply
+from bot.spec import CommandSet, Opt
+from bot.text import fold, shorten
+from storage import profiles
+from storage.identity import Member, accounts_of
+
+commands = CommandSet()
+
+PAGE_SIZE = 10
+
+VISIBILITY = {
+    "all": N_("all members"),
+    "circles": N_("members of my circles"),
+    "hidden": N_("nobody"),
+}
+LOCALES = {"nl": "Nederlands", "fr": "Français", "en": "English"}
+CLEARABLE = {
+    "region": N_("region"),
+    "sectors": N_("sectors"),
+    "skills": N_("skills"),
+    "languages": N_("languages"),
+    "bio": N_("bio"),
+    "locale": N_("language of the bot"),
+}
+
+
+def term_label(terms: tuple[Term, ...], key: str, locale: str) -> str:
+    for term in terms:
+        if term.key == key:
+            return term.label(locale)
+    return key
+
+
+def profile_summary(ctx: Context, member: Member, t: Translator) -> str:
+    """One line about a member, for lists, responses and introductions."""
+    assert member.id is not None
+    parts = [f"**{member.display_name}** (#{member.id})"]
+    sectors = profiles.sectors_of(ctx.session, member.id)
+    if sectors:
+        parts.append(", ".join(term_label(ctx.settings.sectors, s, t.locale) for s in sectors))
+    if member.region:
+        parts.append(term_label(ctx.settings.regions, member.region, t.locale))
+    skills = profiles.skills_of(ctx.session, member.id)
+    if skills:
+        parts.append(shorten(", ".join(skills), 80))
+    return " · ".join(parts)
+
+
+def profile_fields(ctx: Context, member: Member, *, own: bool) -> tuple[Field, ...]:
+    t = ctx.t
+    assert member.id is not None
+    none = t(N_("not given"))
+    sectors = profiles.sectors_of(ctx.session, member.id)
+    skills = profiles.skills_of(ctx.session, member.id)
+    languages = profiles.languages_of(ctx.session, member.id)
+    fields = [
+        Field(
+            t(N_("Sectors")),
+            ", ".join(term_label(ctx.settings.sectors, s, t.locale) for s in sectors) or none,
+            inline=True,
+        ),
+        Field(
+            t(N_("Region")),
+            term_label(ctx.settings.regions, member.region, t.locale) if member.region else none,
+            inline=True,
+        ),
+        Field(t(N_("Skills")), ", ".join(skills) or none),
+        Field(
+            t(N_("Languages")),
+            ", ".join(t.language_name(c) for c in languages) or none,
+            inline=True,
+        ),
+    ]
+    if member.bio:
+        fields.append(Field(t(N_("About")), member.bio))
+    if own:
+        platforms = sorted({a.platform for a in accounts_of(ctx.session, member.id)})
+        fields.append(Field(t(N_("Visible to")), t(VISIBILITY[member.visibility]), inline=True))
+        fields.append(
+            Field(
+                t(N_("Bot language")),
+                LOCALES.get(member.locale or "", t(N_("default"))),
+                inline=True,
+            )
+        )
+        fields.append(Field(t(N_("Platforms")), ", ".join(platforms), inline=True))
+    return tuple(fields)
+
+
+@commands.command(
+    "profile show",
+    help=N_("Show your profile or another member's"),
+    examples=("profile show", "profile show #12"),
+)
+async def show(
+    ctx: Context,
+    member: Annotated[Member | None, Opt(MemberRef(), N_("Whose profile (default: yours)"))] = None,
+) -> Reply:
+    subject = member or ctx.actor
+    own = subject.id == ctx.actor.id
+    text = ""
+    if own and not profiles.sectors_of(ctx.session, ctx.actor_id) and not subject.region:
+        prefix = ctx.settings.platform_prefix(ctx.platform)
+        text = ctx.t(
+            N_("Tell others what you do: {example}"),
+            example=f'`{prefix}profile set sectors=… region=… skills="…"`',
+        )
+    return Reply(
+        title=f"{subject.display_name} (#{subject.id})",
+        text=text,
+        fields=profile_fields(ctx, subject, own=own),
+    )
+
+
+@commands.command(
+    "profile set",
+    help=N_("Change your profile: name, sectors, region, skills, languages, bio, visibility"),
+    examples=(
+        'profile set region=Gent sectors=audiovisual skills="sound engineering"',
+        "profile set locale=fr visibility=circles",
+    ),
+)
+async def set_profile(
+    ctx: Context,
+    *,
+    name: Annotated[str | None, Opt(Text(80), N_("Your name as others see it"))] = None,
+    sectors: Annotated[
+        tuple[Term, ...] | None,
+        Opt(Vocabulary("sectors", many=True), N_("Your sectors, comma-separated")),
+    ] = None,
+    region: Annotated[Term | None, Opt(Vocabulary("regions"), N_("Where you work"))] = None,
+    skills: Annotated[
+        tuple[str, ...] | None, Opt(TextList(60, 20), N_("Your skills, comma-separated"))
+    ] = None,
+    languages: Annotated[
+        tuple[str, ...] | None, Opt(Languages(), N_("Languages you speak, comma-separated"))
+    ] = None,
+    bio: Annotated[str | None, Opt(Text(500, long=True), N_("A few words about you"))] = None,
+    locale: Annotated[str | None, Opt(OneOf(LOCALES), N_("The language I speak to you"))] = None,
+    visibility: Annotated[
+        str | None, Opt(OneOf(VISIBILITY), N_("Who may see your profile"))
+    ] = None,
+    member: Annotated[
+        Member | None, Opt(MemberRef(), N_("Whose profile (admins only; default: yours)"))
+    ] = None,
+) -> Reply:
+    member = _editable(ctx, member)
+    assert member.id is not None
+    given = {
+        "name": name,
+        "sectors": sectors,
+        "region": region,
+        "skills": skills,
+        "languages": languages,
+        "bio": bio,
+        "locale": locale,
+        "visibility": visibility,
+    }
+    if all(value is None for value in given.values()):
+        raise UserError(N_("Tell me what to change, for example region=Gent."), show_usage=True)
+    if name is not None:
+        member.display_name, member.name_folded = name, fold(name)
+    if region is not None:
+        member.region = region.key
+    if bio is not None:
+        member.bio = bio
+    if locale is not None:
+        member.locale = locale
+        if member.id == ctx.actor_id:
+            ctx.t = ctx.catalogues.translator(locale, ctx.settings.default_locale)
+    if visibility is not None:
+        member.visibility = visibility
+    ctx.session.add(member)
+    if sectors is not None:
+        profiles.replace_sectors(ctx.session, member.id, (t.key for t in sectors))
+    if skills is not None:
+        profiles.replace_skills(ctx.session, member.id, [(s, fold(s)) for s in skills])
+    if languages is not None:
+        profiles.replace_languages(ctx.session, member.id, languages)
+    ctx.session.flush()
+    return Reply(
+        title=ctx.t(N_("Profile saved")),
+        text=profile_summary(ctx, member, ctx.t),
+        fields=profile_fields(ctx, member, own=True),
+    )
+
+
+def _editable(ctx: Context, member: Member | None) -> Member:
+    if member is None:
+        return ctx.actor
+    assert member.id is not None
+    ensure_own(ctx, member.id)
+    return member
+
+
+@commands.command(
+    "profile clear",
+    help=N_("Empty one part of your profile"),
+    examples=("profile clear region",),
+)
+async def clear(
+    ctx: Context,
+    part: Annotated[str, Opt(OneOf(CLEARABLE), N_("What to empty"))],
+    *,
+    member: Annotated[
+        Member | None, Opt(MemberRef(), N_("Whose profile (admins only; default: yours)"))
+    ] = None,
+) -> Reply:
+    member = _editable(ctx, member)
+    assert member.id is not None
+    if part == "region":
+        member.region = None
+    elif part == "bio":
+        member.bio = ""
+    elif part == "locale":
+        member.locale = None
+    elif part == "sectors":
+        profiles.replace_sectors(ctx.session, member.id, ())
+    elif part == "skills":
+        profiles.replace_skills(ctx.session, member.id, ())
+    elif part == "languages":
+        profiles.replace_languages(ctx.session, member.id, ())
+    ctx.session.add(member)
+    return Reply(text=ctx.t(N_("Emptied: {part}."), part=ctx.t(CLEARABLE[part])))
+
+
+@commands.command(
+    "members find",
+    help=N_("Find members by sector, region or skill"),
+    examples=("members find sector=audiovisual region=Gent", 'members find skill="sound"'),
+)
+async def find(
+    ctx: Context,
+    *,
+    sector: Annotated[Term | None, Opt(Vocabulary("sectors"), N_("Their sector"))] = None,
+    region: Annotated[Term | None, Opt(Vocabulary("regions"), N_("Their region"))] = None,
+    skill: Annotated[str | None, Opt(Text(60), N_("A word of their skills"))] = None,
+    page: Annotated[int, Opt(Integer(1, 10_000), N_("Page of the results"))] = 1,
+) -> Reply:
+    found, total = profiles.find_members(
+        ctx.session,
+        sector=sector.key if sector else None,
+        region=region.key if region else None,
+        skill_folded=fold(skill) if skill else None,
+        viewer_id=None if ctx.is_admin else ctx.actor_id,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    if total == 0:
+        return Reply(text=ctx.t(N_("No member matches. Try fewer filters.")))
+    if not found:
+        raise UserError(N_("There is no page {page}."), page=page)
+    lines = [f"- {profile_summary(ctx, m, ctx.t)}" for m in found]
+    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    footer = ctx.t(N_("Page {page} of {pages}."), page=page, pages=pages) if pages > 1 else ""
+    title = ctx.t.plural("{count} member found", "{count} members found", total)
+    return Reply(title=title, text="\n".join(lines + ([footer] if footer else [])))
+
+
+def ensure_own(ctx: Context, owner_id: int) -> None:
+    """Refuse to change someone else's data (admins may)."""
+    if owner_id != ctx.actor_id and not ctx.is_admin:
+        raise PermissionDenied(N_("That belongs to another member; you cannot change it."))

@@ -1,0 +1,80 @@
+"""Members, their platform accounts, and one-time link codes: the tables and their queries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Integer, String, Text, UniqueConstraint, func
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from storage.types import UTCDateTime
+
+
+def member_fk(*, primary_key: bool = False, index: bool = False) -> Column[int]:
+    return Column(
+        Integer,
+        ForeignKey("member.id", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+        index=index,
+    )
+
+
+class Member(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str = Field(sa_column=Column(String(80), nullable=False))
+    name_folded: str = Field(sa_column=Column(String(80), nullable=False, index=True))
+    locale: str | None = Field(default=None, sa_column=Column(String(5), nullable=True))
+    region: str | None = Field(
+        default=None, sa_column=Column(String(40), nullable=True, index=True)
+    )
+    bio: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    visibility: str = Field(
+        default="all", sa_column=Column(String(10), nullable=False, server_default="all")
+    )
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Account(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(sa_column=member_fk(index=True))
+    platform: str = Field(sa_column=Column(String(16), nullable=False))
+    platform_user_id: str = Field(sa_column=Column(String(255), nullable=False))
+    handle: str = Field(sa_column=Column(String(255), nullable=False))
+    last_seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class LinkCode(SQLModel, table=True):
+    __tablename__ = "link_code"
+
+    code: str = Field(sa_column=Column(String(16), primary_key=True))
+    member_id: int = Field(sa_column=member_fk(index=True))
+    platform: str = Field(sa_column=Column(String(16), nullable=False))
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+def account_for(session: Session, platform: str, platform_user_id: str) -> Account | None:
+    statement = select(Account).where(
+        Account.platform == platform, Account.platform_user_id == platform_user_id
+    )
+    return session.exec(statement).first()
+
+
+def accounts_of(session: Session, member_id: int) -> list[Account]:
+    statement = (
+        select(Account)
+        .where(Account.member_id == member_id)
+        .order_by(col(Account.last_seen_at).desc())
+    )
+    return list(session.exec(statement))
+
+
+def members_named(session: Session, name_folded: str, limit: int = 10) -> list[Member]:
+    statement = select(Member).where(Member.name_folded == name_folded).limit(limit)
+    return list(session.exec(statement))
+
+
+def member_count(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(Member)).one())
