@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 
 from bot.config import SUPPORTED_LOCALES, Term
 from bot.errors import UserError
@@ -224,7 +224,7 @@ def _language_names() -> dict[str, str]:
     for code in list(names.values()):
         try:
             own = Locale.parse(code).get_language_name(code)
-        except (ValueError, LookupError):
+        except (ValueError, LookupError, UnknownLocaleError):
             continue
         if own:
             names.setdefault(fold(own), code)

@@ -28,10 +28,26 @@ class Registry:
     def __init__(self, catalogues: Catalogues):
         self._catalogues = catalogues
         self._commands: dict[tuple[str, ...], CommandSpec] = {}
+        self.group_help: dict[tuple[str, ...], LazyText] = {}
 
     def include(self, commands: CommandSet | Iterable[CommandSpec]) -> None:
+        if isinstance(commands, CommandSet):
+            for path, help_text in commands.groups.items():
+                self._check_description(f"group {' '.join(path)!r}", help_text)
+                self.group_help[path] = help_text
         for spec in commands:
             self.add(spec)
+
+    def groups(self) -> dict[tuple[str, ...], LazyText]:
+        """Every group (a name that has commands under it) with its description."""
+        found: dict[tuple[str, ...], LazyText] = {}
+        for path in self._commands:
+            for size in range(1, len(path)):
+                prefix = path[:size]
+                if prefix not in self.group_help:
+                    raise DeclarationError(f"group {' '.join(prefix)!r} has no description")
+                found[prefix] = self.group_help[prefix]
+        return found
 
     def add(self, spec: CommandSpec) -> None:
         self._check(spec)

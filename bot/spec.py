@@ -133,6 +133,11 @@ class CommandSet:
     """The declarations of one domain module, added to an app's Registry by the app."""
 
     specs: list[CommandSpec] = field(default_factory=list)
+    groups: dict[tuple[str, ...], LazyText] = field(default_factory=dict)
+
+    def group(self, name: str, *, help: LazyText) -> None:
+        """Describe a group of commands (``profile``): Discord shows it in its command list."""
+        self.groups[tuple(name.split())] = help
 
     def command(
         self,

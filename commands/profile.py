@@ -16,6 +16,8 @@ from storage import profiles
 from storage.identity import Member, accounts_of
 
 commands = CommandSet()
+commands.group("profile", help=N_("Your profile: what you do and where"))
+commands.group("members", help=N_("Find other members"))
 
 PAGE_SIZE = 10
 

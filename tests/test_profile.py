@@ -1,0 +1,150 @@
+"""Profiles and member search, as members use them (in nl, fr and en)."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.memory import MemoryAdapter
+
+
+@pytest.mark.parametrize(
+    ("locale", "saved", "sector_label", "found"),
+    [
+        ("nl", "Profiel bewaard", "Audiovisueel", "1 lid gevonden"),
+        ("fr", "Profil enregistré", "Audiovisuel", "1 membre trouvé"),
+        ("en", "Profile saved", "Audiovisual", "1 member found"),
+    ],
+)
+async def test_profile_set_show_and_find_in_each_language(
+    bot: MemoryAdapter, locale: str, saved: str, sector_label: str, found: str
+) -> None:
+    await bot.say("alice", f"!profile set locale={locale}")
+    reply = await bot.say(
+        "alice", '!profile set region=Gent sectors=audiovisual skills="sound engineering"'
+    )
+    assert not reply.is_error, reply.text
+    assert reply.title == saved
+    shown = await bot.say("alice", "!profile show")
+    values = {field.value for field in shown.fields}
+    assert sector_label in values
+    assert "sound engineering" in values
+    result = await bot.say("bob", "!members find sector=audiovisual")  # bob: default locale nl
+    assert result.title == "1 lid gevonden"
+    mine = await bot.say("alice", "!members find sector=audiovisual")
+    assert mine.title == found
+    assert "alice" in mine.text
+
+
+async def test_help_lists_commands_in_the_members_language(bot: MemoryAdapter) -> None:
+    reply = await bot.say("carla", "!help")
+    assert "!profile set" in reply.plain()
+    assert reply.title == "Wat Samen voor je kan doen"
+    await bot.say("carla", "!profile set locale=fr")
+    detail = await bot.say("carla", "!help profile set")
+    assert "Utilisation" in detail.text
+    assert "!profile set" in detail.text
+    assert "Exemple" in detail.text
+
+
+async def test_sector_and_region_accept_names_in_any_language(bot: MemoryAdapter) -> None:
+    reply = await bot.say("dirk", "!profile set sectors=Podiumkunsten,musique region=Gand")
+    assert not reply.is_error, reply.text
+    shown = await bot.say("dirk", "!profile show")
+    values = {f.name: f.value for f in shown.fields}
+    assert values["Sectoren"] == "Muziek, Podiumkunsten"
+    assert values["Regio"] == "Gent"
+
+
+async def test_languages_by_name_or_code(bot: MemoryAdapter) -> None:
+    reply = await bot.say("eva", "!profile set languages=nl,French,anglais locale=en")
+    assert not reply.is_error, reply.text
+    values = {f.name: f.value for f in reply.fields}
+    assert values["Languages"] == "English, French, Dutch"
+
+
+async def test_a_typo_in_a_region_suggests_the_right_one(bot: MemoryAdapter) -> None:
+    reply = await bot.say("fien", "!profile set region=Antwrpen")
+    assert reply.is_error
+    assert "Antwerpen" in reply.text
+    assert "Gebruik: !profile set" in reply.text
+
+
+async def test_visibility_hides_profiles_from_search_and_show(bot: MemoryAdapter) -> None:
+    await bot.say("gert", "!profile set sectors=it visibility=hidden")
+    await bot.say("hanne", "!profile set sectors=it visibility=circles")
+    await bot.say("ilse", "!profile set sectors=it")
+    found = await bot.say("jan", "!members find sector=it")
+    assert "ilse" in found.text
+    assert "gert" not in found.text
+    assert "hanne" not in found.text
+    hidden = await bot.say("jan", "!profile show gert")
+    assert hidden.is_error
+    assert "gert" in hidden.text
+    own = await bot.say("gert", "!profile show")
+    assert not own.is_error
+    admin = await bot.say("admin", "!members find sector=it")
+    assert "gert" in admin.text
+    assert "hanne" in admin.text
+
+
+async def test_circles_visibility_shows_to_members_of_a_shared_circle(bot: MemoryAdapter) -> None:
+    from datetime import UTC, datetime
+
+    from storage.circles import Circle, CircleMembership
+    from storage.identity import account_for
+
+    await bot.say("kim", "!profile set sectors=it visibility=circles")
+    await bot.say("lars", "!help")
+    with bot.app.database.session() as session:
+        circle = Circle(key="it", name="IT", kind="sector", created_at=datetime.now(UTC))
+        session.add(circle)
+        session.flush()
+        for user in ("kim", "lars"):
+            account = account_for(session, "console", user)
+            assert account is not None
+            assert circle.id is not None
+            session.add(
+                CircleMembership(
+                    circle_id=circle.id, member_id=account.member_id, joined_at=datetime.now(UTC)
+                )
+            )
+    assert "kim" in (await bot.say("lars", "!members find sector=it")).text
+    assert "kim" not in (await bot.say("mona", "!members find sector=it")).text
+
+
+async def test_members_find_pages_through_many_results(bot: MemoryAdapter) -> None:
+    for index in range(23):
+        await bot.say(f"m{index:02d}", "!profile set region=namur")
+    first = await bot.say("x", "!members find region=Namen")
+    assert first.title == "23 leden gevonden"
+    assert "Pagina 1 van 3." in first.text
+    third = await bot.say("x", "!members find region=Namen page=3")
+    assert third.text.count("\n- ") + third.text.startswith("- ") == 3
+    beyond = await bot.say("x", "!members find region=Namen page=4")
+    assert beyond.is_error
+
+
+async def test_find_by_skill_text_is_case_and_accent_insensitive(bot: MemoryAdapter) -> None:
+    await bot.say("nora", '!profile set skills="Éclairage, Régie son"')
+    found = await bot.say("olaf", "!members find skill=regie")
+    assert "nora" in found.text
+    assert "Régie son" in found.text
+
+
+async def test_profile_clear_empties_a_part(bot: MemoryAdapter) -> None:
+    await bot.say("pia", "!profile set region=gent skills=x,y")
+    await bot.say("pia", "!profile clear skills")
+    shown = await bot.say("pia", "!profile show")
+    values = {f.name: f.value for f in shown.fields}
+    assert values["Vaardigheden"] == "niet opgegeven"
+    assert values["Regio"] == "Gent"
+
+
+async def test_profile_works_on_every_database(any_bot: MemoryAdapter) -> None:
+    await any_bot.say("quinten", '!profile set sectors=music region=liege skills="Piano, chant"')
+    await any_bot.say("rita", "!profile set sectors=music region=brussels visibility=hidden")
+    found = await any_bot.say("sam", "!members find sector=music")
+    assert found.title == "1 lid gevonden"
+    assert "quinten" in found.text
+    by_skill = await any_bot.say("sam", "!members find skill=PIANO region=Luik")
+    assert "quinten" in by_skill.text
