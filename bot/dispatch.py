@@ -139,6 +139,14 @@ class Dispatcher:
             raw = self._values(spec, invocation, tokens)
         except UserError as error:
             return self.error_reply(self._fallback_translator(invocation), error, spec, prefix)
+        except Exception:
+            log.exception(
+                "cannot parse %r (platform=%s user=%s)",
+                invocation.text,
+                invocation.platform,
+                invocation.user_id,
+            )
+            return self._apology(self._fallback_translator(invocation))
         t = self.catalogues.translator(
             normalise_locale(invocation.locale), self.settings.default_locale
         )
@@ -187,16 +195,7 @@ class Dispatcher:
                 invocation.place,
                 invocation.text if invocation.text is not None else dict(invocation.options),
             )
-            reply = Reply(
-                text=t(
-                    N_(
-                        "Sorry, something went wrong on my side. It has been logged; "
-                        "please try again later."
-                    )
-                ),
-                visibility=Visibility.PRIVATE,
-                is_error=True,
-            )
+            reply = self._apology(t)
         finally:
             session.close()
         for notification in outbox:
@@ -205,6 +204,19 @@ class Dispatcher:
             except Exception:
                 log.exception("notification to %s failed", notification.target)
         return reply
+
+    @staticmethod
+    def _apology(t: Translator) -> Reply:
+        return Reply(
+            text=t(
+                N_(
+                    "Sorry, something went wrong on my side. It has been logged; "
+                    "please try again later."
+                )
+            ),
+            visibility=Visibility.PRIVATE,
+            is_error=True,
+        )
 
     def _check_role(self, ctx: Context, spec: CommandSpec) -> None:
         if spec.role is Role.ADMIN and not ctx.is_admin:

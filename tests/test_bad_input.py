@@ -146,7 +146,9 @@ async def test_admin_and_animator_commands_are_refused_in_the_core(bot: MemoryAd
         assert first.id is not None
         session.add(
             CircleMembership(
-                circle_id=first.id, member_id=account.member_id, role=ANIMATOR,
+                circle_id=first.id,
+                member_id=account.member_id,
+                role=ANIMATOR,
                 joined_at=datetime.now(UTC),
             )
         )

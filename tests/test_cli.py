@@ -1,0 +1,121 @@
+"""The ``samen`` command line, run as a member or an operator would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import __version__
+from tests.conftest import PostgresServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMEN = Path(sys.executable).with_name("samen")
+
+
+def samen(
+    *args: str,
+    cwd: Path,
+    stdin: str = "",
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **(env or {})}
+    environment.pop("SAMEN_CONFIG", None)
+    environment.update(env or {})
+    return subprocess.run(
+        [str(SAMEN), *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+        check=False,
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "bot.toml").write_text((ROOT / "bot.toml").read_text(encoding="utf-8"))
+    return tmp_path
+
+
+def test_version_and_help(workdir: Path) -> None:
+    assert samen("--version", cwd=workdir).stdout.strip() == f"samen {__version__}"
+    for command in (["run"], ["console"], ["db", "upgrade"], ["config", "check"]):
+        result = samen(*command, "--help", cwd=workdir)
+        assert result.returncode == 0
+        assert "usage: samen" in result.stdout
+
+
+def test_console_with_piped_commands_on_a_fresh_sqlite_file(workdir: Path) -> None:
+    script = "\n".join(
+        [
+            "!help",
+            '!profile set region=Gent sectors=audiovisual skills="sound engineering"',
+            "!profile show",
+            "!members find sector=audiovisual",
+            "!nonsense",
+        ]
+    )
+    result = samen("console", "--as", "Alice", cwd=workdir, stdin=script + "\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Wat Samen voor je kan doen" in out
+    assert "Profiel bewaard" in out
+    assert "Alice (#1) · Audiovisueel · Gent · sound engineering" in out
+    assert "1 lid gevonden" in out
+    assert "Ik ken het commando “nonsense” niet" in out
+    assert "Traceback" not in out + result.stderr
+    assert (workdir / "samen.db").exists()
+
+
+def test_run_starts_the_console_when_no_platform_is_configured(workdir: Path) -> None:
+    result = samen("run", "--as", "bob", cwd=workdir, stdin="!profile show\n")
+    assert result.returncode == 0, result.stderr
+    assert "bob (#1)" in result.stdout
+
+
+def test_console_switches_member_with_as(workdir: Path) -> None:
+    script = "!profile set region=namur\n:as Carla\n!members find region=namur\n"
+    result = samen("console", "--as", "dirk", cwd=workdir, stdin=script)
+    assert "1 lid gevonden" in result.stdout
+    assert "dirk (#1)" in result.stdout
+
+
+def test_db_upgrade_and_config_check(workdir: Path) -> None:
+    upgraded = samen("db", "upgrade", cwd=workdir)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "database at 0001" in upgraded.stdout
+    checked = samen("config", "check", cwd=workdir)
+    assert checked.returncode == 0
+    assert "OK" in checked.stdout
+    assert "commands" in checked.stdout
+
+
+def test_a_bad_configuration_stops_start_up_with_file_and_key(workdir: Path) -> None:
+    (workdir / "bad.toml").write_text('default_locale = "de"\n[storage]\nurll = "x"\n')
+    result = samen("run", cwd=workdir, env={"SAMEN_CONFIG": str(workdir / "bad.toml")})
+    assert result.returncode == 2
+    assert "bad.toml" in result.stderr
+    assert "`default_locale`" in result.stderr
+    assert "`storage.urll`: unknown key" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.postgres
+def test_run_refuses_a_postgres_database_that_is_not_upgraded(
+    workdir: Path, postgres: PostgresServer
+) -> None:
+    database_url = postgres.new_database()
+    (workdir / "pg.toml").write_text(f'[storage]\nurl = "{database_url}"\n')
+    env = {"SAMEN_CONFIG": str(workdir / "pg.toml")}
+    refused = samen("run", cwd=workdir, env=env, stdin="!help\n")
+    assert refused.returncode == 2
+    assert "samen db upgrade" in refused.stderr
+    assert samen("db", "upgrade", cwd=workdir, env=env).returncode == 0
+    ran = samen("run", "--as", "pg", cwd=workdir, env=env, stdin="!profile show\n")
+    assert "pg (#1)" in ran.stdout

@@ -1,0 +1,104 @@
+"""Storage on SQLite and PostgreSQL: migrations from empty, no drift, pragmas, transactions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import Database, alembic_config, normalise_url
+from storage.identity import Account, Member
+from storage.schema import metadata
+from tests.conftest import PostgresServer
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    if request.param == "sqlite":
+        return Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return Database(server.new_database())
+
+
+def test_migrations_upgrade_an_empty_database_and_match_the_models(
+    empty_database: Database,
+) -> None:
+    assert empty_database.current_revision() is None
+    assert not empty_database.is_current()
+    empty_database.upgrade()
+    assert empty_database.is_current()
+    tables = set(inspect(empty_database.engine).get_table_names())
+    assert {table.name for table in metadata.sorted_tables} <= tables
+    command.check(alembic_config(empty_database.engine))  # raises on any drift
+    empty_database.dispose()
+
+
+def test_migrations_downgrade_to_empty_and_up_again(empty_database: Database) -> None:
+    empty_database.upgrade()
+    command.downgrade(alembic_config(empty_database.engine), "base")
+    assert "member" not in inspect(empty_database.engine).get_table_names()
+    empty_database.upgrade()
+    assert empty_database.is_current()
+    empty_database.dispose()
+
+
+def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'nested' / 'samen.db'}")
+    database.upgrade()
+    with database.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    with pytest.raises(IntegrityError), database.session() as session:
+        session.add(
+            Account(
+                member_id=999,
+                platform="console",
+                platform_user_id="x",
+                handle="x",
+                last_seen_at=datetime.now(UTC),
+            )
+        )
+    database.dispose()
+
+
+def test_instants_come_back_aware_and_in_utc(database_url: str) -> None:
+    database = Database(database_url)
+    if database.is_sqlite:
+        database.upgrade()
+    brussels_summer = timezone(timedelta(hours=2))
+    moment = datetime(2027, 3, 29, 8, 30, tzinfo=brussels_summer)
+    with database.session() as session:
+        member = Member(display_name="T", name_folded="t", created_at=moment)
+        session.add(member)
+        session.flush()
+        member_id = member.id
+    with database.session() as session:
+        loaded = session.get(Member, member_id)
+        assert loaded is not None
+        assert loaded.created_at == moment
+        assert loaded.created_at.tzinfo is not None
+        assert loaded.created_at.utcoffset() == timedelta(0)
+    database.dispose()
+
+
+def test_a_failed_session_writes_nothing(database_url: str) -> None:
+    database = Database(database_url)
+    if database.is_sqlite:
+        database.upgrade()
+    with pytest.raises(RuntimeError), database.session() as session:
+        session.add(Member(display_name="Gone", name_folded="gone", created_at=datetime.now(UTC)))
+        session.flush()
+        raise RuntimeError("stop")
+    with database.session() as session:
+        assert session.get(Member, 1) is None
+    database.dispose()
+
+
+def test_postgres_urls_use_psycopg_3() -> None:
+    assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
