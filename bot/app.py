@@ -72,4 +72,5 @@ class App:
                 for adapter in adapters:
                     group.create_task(adapter.run(), name=f"adapter-{adapter.platform}")
         finally:
+            self.dispatcher.flush_seen()
             self.database.dispose()

@@ -20,7 +20,7 @@ from bot.context import Context
 from bot.errors import PermissionDenied, UserError
 from bot.grammar import Token, bind, tokenize
 from bot.i18n import N_, Catalogues, Translator, normalise_locale
-from bot.identity import resolve_actor
+from bot.identity import SeenTracker, resolve_actor
 from bot.notifier import Notifier
 from bot.registry import Registry
 from bot.reply import Reply, Visibility
@@ -65,6 +65,7 @@ class Dispatcher:
         self.catalogues = catalogues
         self.clock = clock
         self.notifier = notifier
+        self.seen = SeenTracker()
 
     def _find(self, invocation: Invocation) -> tuple[CommandSpec, list[Token] | None]:
         """The command said, and the tokens after its name (None for a structured call)."""
@@ -182,6 +183,7 @@ class Dispatcher:
             reply = await spec.handler(ctx, **arguments)
             session.commit()
             outbox = ctx.outbox
+            self.seen.seen(account, self.clock.now())
         except UserError as error:
             session.rollback()
             reply = self.error_reply(t, error, spec, prefix)
@@ -198,12 +200,22 @@ class Dispatcher:
             reply = self._apology(t)
         finally:
             session.close()
+        if self.seen.due(self.clock.now()):
+            self.flush_seen()
         for notification in outbox:
             try:
                 await self.notifier.deliver(notification)
             except Exception:
                 log.exception("notification to %s failed", notification.target)
         return reply
+
+    def flush_seen(self) -> None:
+        """Write the batch of last-seen times (also called when the app stops)."""
+        try:
+            with self.database.session() as session:
+                self.seen.flush(session, self.clock.now())
+        except Exception:
+            log.exception("could not record when accounts were last seen")
 
     @staticmethod
     def _apology(t: Translator) -> Reply:

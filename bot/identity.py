@@ -17,7 +17,15 @@ from bot.errors import NotFound, UserError
 from bot.i18n import N_
 from bot.text import fold
 from storage.circles import can_see
-from storage.identity import Account, LinkCode, Member, account_for, members_named
+from storage.identity import (
+    Account,
+    LinkCode,
+    Member,
+    account_for,
+    actor_for,
+    members_named,
+    record_seen,
+)
 from storage.schema import metadata
 
 if TYPE_CHECKING:
@@ -34,13 +42,9 @@ def resolve_actor(
     session: Session, platform: str, platform_user_id: str, display_name: str, now: datetime
 ) -> tuple[Member, Account]:
     """The member behind a platform identity, created on first contact."""
-    account = account_for(session, platform, platform_user_id)
-    if account is not None:
-        member = session.get(Member, account.member_id)
-        assert member is not None, "an account always has a member (foreign key)"
-        if now - account.last_seen_at > timedelta(minutes=5):
-            account.last_seen_at = now
-            session.add(account)
+    found = actor_for(session, platform, platform_user_id)
+    if found is not None:
+        account, member = found
         return member, account
     name = " ".join(display_name.split())[:80] or platform_user_id[:80]
     member = Member(display_name=name, name_folded=fold(name), created_at=now)
@@ -92,6 +96,36 @@ def _lookup(ctx: Context, text: str) -> Member | None:
             numbers=", ".join(f"#{m.id}" for m in named),
         )
     return named[0] if named else None
+
+
+class SeenTracker:
+    """When each account was last seen, written in batches off the command path.
+
+    ``last_seen_at`` only decides which platform a notification goes to first, so a precision
+    of minutes is plenty; a crash loses at most one batch of these hints, never a command.
+    """
+
+    precision = timedelta(minutes=15)
+    interval = timedelta(seconds=30)
+
+    def __init__(self) -> None:
+        self.pending: dict[int, datetime] = {}
+        self._last_flush: datetime | None = None
+
+    def seen(self, account: Account, now: datetime) -> None:
+        if account.id is not None and now - account.last_seen_at > self.precision:
+            self.pending[account.id] = now
+            account.last_seen_at = now
+
+    def due(self, now: datetime) -> bool:
+        if not self.pending:
+            return False
+        return self._last_flush is None or now - self._last_flush >= self.interval
+
+    def flush(self, session: Session, now: datetime) -> None:
+        batch, self.pending = self.pending, {}
+        self._last_flush = now
+        record_seen(session, batch)
 
 
 # -- linking accounts ----------------------------------------------------------------------

@@ -13,7 +13,8 @@ from bot.reply import Field, Reply
 from bot.spec import CommandSet, Opt
 from bot.text import fold, shorten
 from storage import profiles
-from storage.identity import Member, accounts_of
+from storage.identity import Member
+from storage.profiles import ProfileDetails
 
 commands = CommandSet()
 commands.group("profile", help=N_("Your profile: what you do and where"))
@@ -44,32 +45,34 @@ def term_label(terms: tuple[Term, ...], key: str, locale: str) -> str:
     return key
 
 
-def profile_summary(ctx: Context, member: Member, t: Translator) -> str:
+def profile_summary(
+    ctx: Context, member: Member, t: Translator, details: ProfileDetails | None = None
+) -> str:
     """One line about a member, for lists, responses and introductions."""
     assert member.id is not None
+    details = details or profiles.details_of(ctx.session, [member.id])[member.id]
     parts = [f"**{member.display_name}** (#{member.id})"]
-    sectors = profiles.sectors_of(ctx.session, member.id)
-    if sectors:
-        parts.append(", ".join(term_label(ctx.settings.sectors, s, t.locale) for s in sectors))
+    if details.sectors:
+        parts.append(
+            ", ".join(term_label(ctx.settings.sectors, s, t.locale) for s in details.sectors)
+        )
     if member.region:
         parts.append(term_label(ctx.settings.regions, member.region, t.locale))
-    skills = profiles.skills_of(ctx.session, member.id)
-    if skills:
-        parts.append(shorten(", ".join(skills), 80))
+    if details.skills:
+        parts.append(shorten(", ".join(details.skills), 80))
     return " · ".join(parts)
 
 
-def profile_fields(ctx: Context, member: Member, *, own: bool) -> tuple[Field, ...]:
+def profile_fields(
+    ctx: Context, member: Member, details: ProfileDetails, *, own: bool
+) -> tuple[Field, ...]:
     t = ctx.t
-    assert member.id is not None
     none = t(N_("not given"))
-    sectors = profiles.sectors_of(ctx.session, member.id)
-    skills = profiles.skills_of(ctx.session, member.id)
-    languages = profiles.languages_of(ctx.session, member.id)
     fields = [
         Field(
             t(N_("Sectors")),
-            ", ".join(term_label(ctx.settings.sectors, s, t.locale) for s in sectors) or none,
+            ", ".join(term_label(ctx.settings.sectors, s, t.locale) for s in details.sectors)
+            or none,
             inline=True,
         ),
         Field(
@@ -77,17 +80,16 @@ def profile_fields(ctx: Context, member: Member, *, own: bool) -> tuple[Field, .
             term_label(ctx.settings.regions, member.region, t.locale) if member.region else none,
             inline=True,
         ),
-        Field(t(N_("Skills")), ", ".join(skills) or none),
+        Field(t(N_("Skills")), ", ".join(details.skills) or none),
         Field(
             t(N_("Languages")),
-            ", ".join(t.language_name(c) for c in languages) or none,
+            ", ".join(t.language_name(c) for c in details.languages) or none,
             inline=True,
         ),
     ]
     if member.bio:
         fields.append(Field(t(N_("About")), member.bio))
     if own:
-        platforms = sorted({a.platform for a in accounts_of(ctx.session, member.id)})
         fields.append(Field(t(N_("Visible to")), t(VISIBILITY[member.visibility]), inline=True))
         fields.append(
             Field(
@@ -96,7 +98,7 @@ def profile_fields(ctx: Context, member: Member, *, own: bool) -> tuple[Field, .
                 inline=True,
             )
         )
-        fields.append(Field(t(N_("Platforms")), ", ".join(platforms), inline=True))
+        fields.append(Field(t(N_("Platforms")), ", ".join(sorted(details.platforms)), inline=True))
     return tuple(fields)
 
 
@@ -110,9 +112,11 @@ async def show(
     member: Annotated[Member | None, Opt(MemberRef(), N_("Whose profile (default: yours)"))] = None,
 ) -> Reply:
     subject = member or ctx.actor
+    assert subject.id is not None
     own = subject.id == ctx.actor.id
+    details = profiles.details_of(ctx.session, [subject.id])[subject.id]
     text = ""
-    if own and not profiles.sectors_of(ctx.session, ctx.actor_id) and not subject.region:
+    if own and not details.sectors and not subject.region:
         prefix = ctx.settings.platform_prefix(ctx.platform)
         text = ctx.t(
             N_("Tell others what you do: {example}"),
@@ -121,7 +125,7 @@ async def show(
     return Reply(
         title=f"{subject.display_name} (#{subject.id})",
         text=text,
-        fields=profile_fields(ctx, subject, own=own),
+        fields=profile_fields(ctx, subject, details, own=own),
     )
 
 
@@ -191,10 +195,11 @@ async def set_profile(
     if languages is not None:
         profiles.replace_languages(ctx.session, member.id, languages)
     ctx.session.flush()
+    details = profiles.details_of(ctx.session, [member.id])[member.id]
     return Reply(
         title=ctx.t(N_("Profile saved")),
-        text=profile_summary(ctx, member, ctx.t),
-        fields=profile_fields(ctx, member, own=True),
+        text=profile_summary(ctx, member, ctx.t, details),
+        fields=profile_fields(ctx, member, details, own=True),
     )
 
 
@@ -263,7 +268,8 @@ async def find(
         return Reply(text=ctx.t(N_("No member matches. Try fewer filters.")))
     if not found:
         raise UserError(N_("There is no page {page}."), page=page)
-    lines = [f"- {profile_summary(ctx, m, ctx.t)}" for m in found]
+    details = profiles.details_of(ctx.session, [m.id for m in found if m.id is not None])
+    lines = [f"- {profile_summary(ctx, m, ctx.t, details[m.id])}" for m in found if m.id]
     pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
     footer = ctx.t(N_("Page {page} of {pages}."), page=page, pages=pages) if pages > 1 else ""
     title = ctx.t.plural("{count} member found", "{count} members found", total)

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    func,
+    update,
+)
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.types import UTCDateTime
@@ -21,6 +32,8 @@ def member_fk(*, primary_key: bool = False, index: bool = False) -> Column[int]:
 
 
 class Member(SQLModel, table=True):
+    __table_args__ = (Index("ix_member_region_name", "region", "name_folded", "id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     display_name: str = Field(sa_column=Column(String(80), nullable=False))
     name_folded: str = Field(sa_column=Column(String(80), nullable=False, index=True))
@@ -53,6 +66,37 @@ class LinkCode(SQLModel, table=True):
     member_id: int = Field(sa_column=member_fk(index=True))
     platform: str = Field(sa_column=Column(String(16), nullable=False))
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+_ACTOR = (
+    select(Account, Member)
+    .join(Member, col(Member.id) == col(Account.member_id))
+    .where(
+        col(Account.platform) == bindparam("platform"),
+        col(Account.platform_user_id) == bindparam("user_id"),
+    )
+)
+_TOUCH = (
+    update(Account.__table__)  # type: ignore[attr-defined]
+    .where(Account.__table__.c.id == bindparam("account_id"))  # type: ignore[attr-defined]
+    .values(last_seen_at=bindparam("seen"))
+)
+
+
+def actor_for(
+    session: Session, platform: str, platform_user_id: str
+) -> tuple[Account, Member] | None:
+    """The account and its member in one query (the hot path of every command)."""
+    row = session.exec(_ACTOR, params={"platform": platform, "user_id": platform_user_id}).first()
+    return (row[0], row[1]) if row else None
+
+
+def record_seen(session: Session, seen: dict[int, datetime]) -> None:
+    """Write when accounts were last seen, for many accounts at once."""
+    if seen:
+        session.connection().execute(
+            _TOUCH, [{"account_id": account_id, "seen": at} for account_id, at in seen.items()]
+        )
 
 
 def account_for(session: Session, platform: str, platform_user_id: str) -> Account | None:

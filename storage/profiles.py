@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
-from sqlalchemy import Column, Index, String, delete, exists, func
+from sqlalchemy import Column, Index, String, bindparam, delete, exists, func, literal, union_all
+from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.circles import visible_to
-from storage.identity import Member, member_fk
+from storage.identity import Account, Member, member_fk
 
 
 class MemberSector(SQLModel, table=True):
@@ -33,6 +35,46 @@ class MemberLanguage(SQLModel, table=True):
 
     member_id: int = Field(sa_column=member_fk(primary_key=True))
     language: str = Field(sa_column=Column(String(8), primary_key=True))
+
+
+@dataclass
+class ProfileDetails:
+    sectors: list[str] = field(default_factory=list)
+    skills: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    platforms: list[str] = field(default_factory=list)
+
+
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_DETAILS = union_all(
+    select(literal("s"), MemberSector.member_id, MemberSector.sector, literal(0)).where(
+        col(MemberSector.member_id).in_(_IDS)
+    ),
+    select(literal("k"), MemberSkill.member_id, MemberSkill.skill, MemberSkill.id).where(
+        col(MemberSkill.member_id).in_(_IDS)
+    ),
+    select(literal("l"), MemberLanguage.member_id, MemberLanguage.language, literal(0)).where(
+        col(MemberLanguage.member_id).in_(_IDS)
+    ),
+    select(literal("p"), Account.member_id, Account.platform, literal(0)).where(
+        col(Account.member_id).in_(_IDS)
+    ),
+)
+_FIELDS = {"s": "sectors", "k": "skills", "l": "languages", "p": "platforms"}
+
+
+def details_of(session: Session, member_ids: Iterable[int]) -> dict[int, ProfileDetails]:
+    """Sectors, skills, languages and platforms of several members, in one query."""
+    ids = list(dict.fromkeys(member_ids))
+    found = {member_id: ProfileDetails() for member_id in ids}
+    if not ids:
+        return found
+    rows = session.connection().execute(_DETAILS, {"ids": ids}).all()
+    for what, member_id, value, _position in sorted(rows, key=lambda r: (r[0], r[3], r[2])):
+        values: list[str] = getattr(found[member_id], _FIELDS[what])
+        if value not in values:
+            values.append(value)
+    return found
 
 
 def sectors_of(session: Session, member_id: int) -> list[str]:
