@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -15,6 +16,7 @@ from bot.config import SUPPORTED_LOCALES, Term
 from bot.errors import UserError
 from bot.i18n import N_, LazyText
 from bot.text import closest, fold
+from bot.timeparse import parse_day
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -276,3 +278,25 @@ class MemberRef(ParamType):
         from bot.identity import find_member  # the resolver needs storage; kept out of import time
 
         return find_member(ctx, raw.strip())
+
+
+@dataclass(frozen=True)
+class Day(ParamType):
+    """A calendar day as people type it: 2027-01-31, "31 januari", "in 2 weeks", "vendredi"."""
+
+    allow_past: bool = False
+
+    async def convert(self, ctx: Context, raw: str) -> date:
+        day = parse_day(raw, ctx.now(), ctx.settings.zone)
+        if day is None:
+            raise UserError(
+                N_(
+                    "I don't understand the date “{value}”. Try 2027-01-31, “31 januari” or "
+                    "“in 2 weeks”."
+                ),
+                value=raw,
+            )
+        today = ctx.now().astimezone(ctx.settings.zone).date()
+        if day < today and not self.allow_past:
+            raise UserError(N_("{day} is in the past."), day=ctx.t.date(day))
+        return day

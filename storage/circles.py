@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel, and_, col, exists, or_, select
@@ -44,7 +44,54 @@ class CircleMembership(SQLModel, table=True):
     role: str = Field(
         default=MEMBER, sa_column=Column(String(10), nullable=False, server_default=MEMBER)
     )
+    announcements_by_dm: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="0")
+    )
     joined_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+def circle_fk(*, primary_key: bool = False, index: bool = False) -> Column[int]:
+    return Column(
+        Integer,
+        ForeignKey("circle.id", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+        index=index,
+    )
+
+
+class CirclePlace(SQLModel, table=True):
+    """A room or channel linked to a circle: its announcements land there."""
+
+    __tablename__ = "circle_place"
+    __table_args__ = (UniqueConstraint("circle_id", "platform", "place_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    circle_id: int = Field(sa_column=circle_fk(index=True))
+    platform: str = Field(sa_column=Column(String(16), nullable=False))
+    place_id: str = Field(sa_column=Column(String(255), nullable=False))
+    linked_by: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), nullable=True),
+    )
+    linked_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class CircleGuideVersion(SQLModel, table=True):
+    """The circle's animation guide (its vademecum); every version is kept."""
+
+    __tablename__ = "circle_guide_version"
+    __table_args__ = (UniqueConstraint("circle_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    circle_id: int = Field(sa_column=circle_fk(index=True))
+    version: int = Field(nullable=False)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    author_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), nullable=True),
+    )
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
 def is_animator(session: Session, member_id: int, circle_id: int | None = None) -> bool:
@@ -76,3 +123,101 @@ def visible_to(viewer_id: int) -> ColumnElement[bool]:
 def can_see(session: Session, viewer_id: int, member_id: int) -> bool:
     statement = select(Member.id).where(Member.id == member_id, visible_to(viewer_id))
     return session.exec(statement).first() is not None
+
+
+def circle_by_key(session: Session, key: str) -> Circle | None:
+    return session.exec(select(Circle).where(Circle.key == key)).first()
+
+
+def circles(session: Session, kind: str | None = None, *, archived: bool = False) -> list[Circle]:
+    statement = select(Circle).where(col(Circle.archived) == archived)
+    if kind:
+        statement = statement.where(Circle.kind == kind)
+    return list(session.exec(statement.order_by(col(Circle.kind), col(Circle.name))))
+
+
+def membership(session: Session, circle_id: int, member_id: int) -> CircleMembership | None:
+    return session.get(CircleMembership, (circle_id, member_id))
+
+
+def member_counts(session: Session) -> dict[int, int]:
+    rows = session.exec(
+        select(CircleMembership.circle_id, func.count()).group_by(col(CircleMembership.circle_id))
+    )
+    return {circle_id: int(count) for circle_id, count in rows}
+
+
+def circles_of(session: Session, member_id: int) -> list[Circle]:
+    statement = (
+        select(Circle)
+        .join(CircleMembership, col(CircleMembership.circle_id) == col(Circle.id))
+        .where(CircleMembership.member_id == member_id, col(Circle.archived).is_(False))
+        .order_by(col(Circle.name))
+    )
+    return list(session.exec(statement))
+
+
+def members_of(
+    session: Session, circle_id: int, viewer_id: int | None, *, limit: int, offset: int
+) -> tuple[list[tuple[Member, str]], int]:
+    """Members of a circle with their role, animators first; only those the viewer may see."""
+    statement = (
+        select(Member, CircleMembership.role)
+        .join(CircleMembership, col(CircleMembership.member_id) == col(Member.id))
+        .where(CircleMembership.circle_id == circle_id)
+    )
+    if viewer_id is not None:
+        statement = statement.where(visible_to(viewer_id))
+    total = int(session.exec(select(func.count()).select_from(statement.subquery())).one())
+    page = (
+        statement.order_by(col(CircleMembership.role), col(Member.name_folded))
+        .offset(offset)
+        .limit(limit)
+    )
+    return [(member, role) for member, role in session.exec(page)], total
+
+
+def animators_of(session: Session, circle_id: int) -> list[Member]:
+    statement = (
+        select(Member)
+        .join(CircleMembership, col(CircleMembership.member_id) == col(Member.id))
+        .where(CircleMembership.circle_id == circle_id, CircleMembership.role == ANIMATOR)
+        .order_by(col(Member.name_folded))
+    )
+    return list(session.exec(statement))
+
+
+def places_of(session: Session, circle_id: int) -> list[CirclePlace]:
+    return list(session.exec(select(CirclePlace).where(CirclePlace.circle_id == circle_id)))
+
+
+def dm_subscribers(session: Session, circle_id: int) -> list[int]:
+    statement = select(CircleMembership.member_id).where(
+        CircleMembership.circle_id == circle_id, col(CircleMembership.announcements_by_dm)
+    )
+    return list(session.exec(statement))
+
+
+def latest_guide(session: Session, circle_id: int) -> CircleGuideVersion | None:
+    statement = (
+        select(CircleGuideVersion)
+        .where(CircleGuideVersion.circle_id == circle_id)
+        .order_by(col(CircleGuideVersion.version).desc())
+        .limit(1)
+    )
+    return session.exec(statement).first()
+
+
+def add_guide_version(
+    session: Session, circle_id: int, text: str, author_id: int | None, now: datetime
+) -> CircleGuideVersion:
+    latest = latest_guide(session, circle_id)
+    version = CircleGuideVersion(
+        circle_id=circle_id,
+        version=(latest.version + 1) if latest else 1,
+        text=text,
+        author_id=author_id,
+        created_at=now,
+    )
+    session.add(version)
+    return version

@@ -2,8 +2,8 @@
 
 from sqlmodel import SQLModel
 
-from storage import circles, identity, profiles
+from storage import board, circles, identity, profiles, projects, search
 
 metadata = SQLModel.metadata
 
-__all__ = ["circles", "identity", "metadata", "profiles"]
+__all__ = ["board", "circles", "identity", "metadata", "profiles", "projects", "search"]

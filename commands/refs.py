@@ -1,0 +1,124 @@
+"""Parameter types that name a thing of the community: a circle, a post, a project."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from sqlmodel import col, or_, select
+
+from bot.errors import NotFound
+from bot.i18n import N_
+from bot.params import Choice, OptionKind, ParamType
+from bot.text import closest, fold, shorten
+from storage.board import Post
+from storage.circles import Circle
+from storage.projects import Project
+
+if TYPE_CHECKING:
+    from bot.context import Context
+
+_NUMBER = re.compile(r"^#?(\d{1,12})$")
+
+
+def _number(raw: str) -> int | None:
+    match = _NUMBER.match(raw.strip())
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class CircleRef(ParamType):
+    """A circle by its key (``gent``), its name, or its number."""
+
+    include_archived: bool = False
+
+    @property
+    def has_autocomplete(self) -> bool:
+        return True
+
+    def _candidates(self, ctx: Context) -> list[Circle]:
+        statement = select(Circle)
+        if not self.include_archived:
+            statement = statement.where(col(Circle.archived).is_(False))
+        return list(ctx.session.exec(statement.order_by(col(Circle.name))))
+
+    async def autocomplete(self, ctx: Context, partial: str) -> list[Choice]:
+        wanted = fold(partial)
+        return [
+            Choice(circle.key, shorten(f"{circle.name} ({circle.key})", 100))
+            for circle in self._candidates(ctx)
+            if not wanted or wanted in fold(circle.name) or wanted in circle.key
+        ][:25]
+
+    async def convert(self, ctx: Context, raw: str) -> Circle:
+        wanted = fold(raw)
+        number = _number(raw)
+        circles = self._candidates(ctx)
+        for circle in circles:
+            if wanted in (circle.key, fold(circle.name)) or circle.id == number:
+                return circle
+        guesses = closest(raw, [c.key for c in circles] + [c.name for c in circles])
+        if guesses:
+            raise NotFound(
+                N_("There is no circle “{name}”. Did you mean {guess}?"),
+                name=raw,
+                guess=" / ".join(guesses),
+            )
+        raise NotFound(N_("There is no circle “{name}”. See !circle list."), name=raw)
+
+
+@dataclass(frozen=True)
+class PostRef(ParamType):
+    """A post of the board by its number: ``12`` or ``#12``."""
+
+    kind: ClassVar[OptionKind] = OptionKind.STRING
+
+    @property
+    def has_autocomplete(self) -> bool:
+        return True
+
+    async def autocomplete(self, ctx: Context, partial: str) -> list[Choice]:
+        wanted = fold(partial)
+        statement = select(Post).where(
+            or_(col(Post.author_id) == ctx.actor_id, col(Post.status) == "open")
+        )
+        if wanted:
+            statement = statement.where(col(Post.title).ilike(f"%{partial.strip()}%"))
+        posts = ctx.session.exec(statement.order_by(col(Post.id).desc()).limit(25))
+        return [Choice(str(p.id), shorten(f"#{p.id} {p.title}", 100)) for p in posts]
+
+    async def convert(self, ctx: Context, raw: str) -> Post:
+        number = _number(raw)
+        post = ctx.session.get(Post, number) if number is not None else None
+        if post is None:
+            raise NotFound(N_("There is no post {number}."), number=raw)
+        return post
+
+
+@dataclass(frozen=True)
+class ProjectRef(ParamType):
+    """A project by its number or its title."""
+
+    @property
+    def has_autocomplete(self) -> bool:
+        return True
+
+    async def autocomplete(self, ctx: Context, partial: str) -> list[Choice]:
+        statement = select(Project).where(Project.status == "open")
+        if partial.strip():
+            statement = statement.where(col(Project.title).ilike(f"%{partial.strip()}%"))
+        projects = ctx.session.exec(statement.order_by(col(Project.id).desc()).limit(25))
+        return [Choice(str(p.id), shorten(f"#{p.id} {p.title}", 100)) for p in projects]
+
+    async def convert(self, ctx: Context, raw: str) -> Project:
+        number = _number(raw)
+        if number is not None:
+            project = ctx.session.get(Project, number)
+        else:
+            project = ctx.session.exec(
+                select(Project).where(col(Project.title).ilike(raw.strip())).limit(1)
+            ).first()
+        if project is None:
+            raise NotFound(N_("There is no project {number}."), number=raw)
+        return project

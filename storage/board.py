@@ -1,0 +1,298 @@
+"""The needs & offers board: posts, their tags, responses, subscriptions and digests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    update,
+)
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from storage.identity import member_fk
+from storage.search import POST, index_document
+from storage.types import UTCDateTime
+
+NEED = "need"
+OFFER = "offer"
+OPEN = "open"
+CLOSED = "closed"
+EXPIRED = "expired"
+PENDING = "pending"
+ACCEPTED = "accepted"
+DECLINED = "declined"
+
+
+def post_fk(*, primary_key: bool = False, index: bool = False) -> Column[int]:
+    return Column(
+        Integer,
+        ForeignKey("post.id", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+        index=index,
+    )
+
+
+class Post(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_post_listing", "status", "created_at"),
+        Index("ix_post_author", "author_id", "created_at"),
+        Index("ix_post_expiry", "status", "valid_until"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_column=Column(String(5), nullable=False))
+    author_id: int = Field(sa_column=member_fk())
+    title: str = Field(sa_column=Column(String(120), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    category: str = Field(sa_column=Column(String(12), nullable=False))
+    sector: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
+    region: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
+    remote: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    status: str = Field(default=OPEN, sa_column=Column(String(8), nullable=False))
+    outcome: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    closed_with_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), nullable=True),
+    )
+    valid_until: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expiry_warned: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+class PostTag(SQLModel, table=True):
+    __tablename__ = "post_tag"
+
+    post_id: int = Field(sa_column=post_fk(primary_key=True))
+    tag: str = Field(sa_column=Column(String(30), primary_key=True, index=True))
+
+
+class Response(SQLModel, table=True):
+    """ "I can help": a member answers a post; the author accepts or declines the intro."""
+
+    __table_args__ = (UniqueConstraint("post_id", "responder_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(sa_column=post_fk(index=True))
+    responder_id: int = Field(sa_column=member_fk(index=True))
+    message: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    status: str = Field(default=PENDING, sa_column=Column(String(10), nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+class Subscription(SQLModel, table=True):
+    """New posts that fit reach the member in a digest, at most one message an hour."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(sa_column=member_fk(index=True))
+    kind: str | None = Field(default=None, sa_column=Column(String(5), nullable=True))
+    sector: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
+    region: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
+    tags: str = Field(default="", sa_column=Column(String(400), nullable=False, server_default=""))
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class DigestItem(SQLModel, table=True):
+    """A post waiting to be sent to a subscriber in the next digest."""
+
+    __tablename__ = "digest_item"
+    __table_args__ = (UniqueConstraint("member_id", "post_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(sa_column=member_fk(index=True))
+    post_id: int = Field(sa_column=post_fk())
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+# -- posts ------------------------------------------------------------------------------------
+
+
+def tags_of(session: Session, post_id: int) -> list[str]:
+    rows = session.exec(
+        select(PostTag.tag).where(PostTag.post_id == post_id).order_by(col(PostTag.tag))
+    )
+    return list(rows)
+
+
+def set_tags(session: Session, post_id: int, tags: Iterable[str]) -> None:
+    session.exec(delete(PostTag).where(col(PostTag.post_id) == post_id))
+    session.add_all(PostTag(post_id=post_id, tag=tag) for tag in dict.fromkeys(tags))
+
+
+def reindex(session: Session, post: Post, body: str) -> None:
+    """Keep the post's search document in step (``body``: folded title, text and tags)."""
+    assert post.id is not None
+    index_document(
+        session,
+        source=POST,
+        source_id=post.id,
+        kind=post.kind,
+        is_open=post.status == OPEN,
+        sector=post.sector,
+        region=post.region,
+        body=body,
+        created_at=post.created_at,
+    )
+
+
+def list_posts(
+    session: Session,
+    *,
+    kind: str | None = None,
+    category: str | None = None,
+    sector: str | None = None,
+    region: str | None = None,
+    author_id: int | None = None,
+    include_closed: bool = False,
+    limit: int = 10,
+    offset: int = 0,
+) -> tuple[list[Post], int]:
+    statement = select(Post)
+    if not include_closed:
+        statement = statement.where(Post.status == OPEN)
+    for column, value in (
+        (Post.kind, kind),
+        (Post.category, category),
+        (Post.sector, sector),
+        (Post.region, region),
+        (Post.author_id, author_id),
+    ):
+        if value is not None:
+            statement = statement.where(col(column) == value)
+    total = int(session.exec(select(func.count()).select_from(statement.subquery())).one())
+    page = statement.order_by(col(Post.created_at).desc(), col(Post.id).desc())
+    return list(session.exec(page.offset(offset).limit(limit))), total
+
+
+def posts_by_ids(session: Session, ids: Iterable[int]) -> dict[int, Post]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    return {p.id: p for p in session.exec(select(Post).where(col(Post.id).in_(wanted))) if p.id}
+
+
+def recent_opposites(
+    session: Session, kind: str, sector: str | None, region: str | None, limit: int
+) -> list[Post]:
+    """Open posts of the other kind in the same sector (and region when given), newest first."""
+    statement = select(Post).where(Post.status == OPEN, Post.kind == kind)
+    if sector:
+        statement = statement.where(Post.sector == sector)
+    if region:
+        statement = statement.where(Post.region == region)
+    return list(session.exec(statement.order_by(col(Post.created_at).desc()).limit(limit)))
+
+
+def due_for_warning(session: Session, before: datetime, limit: int = 500) -> list[Post]:
+    statement = select(Post).where(
+        Post.status == OPEN, col(Post.expiry_warned).is_(False), col(Post.valid_until) <= before
+    )
+    return list(session.exec(statement.order_by(col(Post.valid_until)).limit(limit)))
+
+
+def claim_warning(session: Session, post_id: int) -> bool:
+    """Mark the expiry warning as sent; False if another run already did (never twice)."""
+    result = session.exec(
+        update(Post)
+        .where(col(Post.id) == post_id, col(Post.expiry_warned).is_(False))
+        .values(expiry_warned=True)
+    )
+    return bool(result.rowcount == 1)
+
+
+def due_for_expiry(session: Session, now: datetime, limit: int = 500) -> list[Post]:
+    statement = select(Post).where(Post.status == OPEN, col(Post.valid_until) <= now)
+    return list(session.exec(statement.order_by(col(Post.valid_until)).limit(limit)))
+
+
+def claim_expiry(session: Session, post_id: int, now: datetime) -> bool:
+    result = session.exec(
+        update(Post)
+        .where(col(Post.id) == post_id, col(Post.status) == OPEN)
+        .values(status=EXPIRED, outcome=EXPIRED, closed_at=now)
+    )
+    return bool(result.rowcount == 1)
+
+
+# -- responses --------------------------------------------------------------------------------
+
+
+def response_of(session: Session, post_id: int, responder_id: int) -> Response | None:
+    return session.exec(
+        select(Response).where(Response.post_id == post_id, Response.responder_id == responder_id)
+    ).first()
+
+
+def responses_to(session: Session, post_id: int) -> list[Response]:
+    return list(
+        session.exec(select(Response).where(Response.post_id == post_id).order_by(col(Response.id)))
+    )
+
+
+# -- subscriptions and digests --------------------------------------------------------------
+
+
+def subscriptions_of(session: Session, member_id: int) -> list[Subscription]:
+    return list(session.exec(select(Subscription).where(Subscription.member_id == member_id)))
+
+
+def subscriptions_matching(
+    session: Session, kind: str, sector: str | None, region: str | None
+) -> list[Subscription]:
+    statement = select(Subscription).where(
+        (col(Subscription.kind).is_(None)) | (col(Subscription.kind) == kind),
+        (col(Subscription.sector).is_(None)) | (col(Subscription.sector) == sector),
+        (col(Subscription.region).is_(None)) | (col(Subscription.region) == region),
+    )
+    return list(session.exec(statement))
+
+
+def queue_digest(session: Session, member_id: int, post_id: int, now: datetime) -> None:
+    exists = session.exec(
+        select(DigestItem.id).where(
+            DigestItem.member_id == member_id, DigestItem.post_id == post_id
+        )
+    ).first()
+    if exists is None:
+        session.add(DigestItem(member_id=member_id, post_id=post_id, created_at=now))
+
+
+def digest_recipients(session: Session, sent_before: datetime) -> list[int]:
+    """Members with waiting items whose last digest went out before ``sent_before``."""
+    waiting = select(DigestItem.member_id).where(col(DigestItem.sent_at).is_(None)).distinct()
+    recent = select(DigestItem.member_id).where(col(DigestItem.sent_at) > sent_before)
+    statement = waiting.where(col(DigestItem.member_id).not_in(recent))
+    return list(session.exec(statement))
+
+
+def claim_digest(session: Session, member_id: int, now: datetime) -> list[int]:
+    """The waiting post ids of a member, marked as sent in this transaction."""
+    items = list(
+        session.exec(
+            select(DigestItem)
+            .where(DigestItem.member_id == member_id, col(DigestItem.sent_at).is_(None))
+            .order_by(col(DigestItem.id))
+        )
+    )
+    claimed = session.exec(
+        update(DigestItem)
+        .where(col(DigestItem.id).in_([i.id for i in items]), col(DigestItem.sent_at).is_(None))
+        .values(sent_at=now)
+    )
+    if claimed.rowcount != len(items):
+        return []
+    return [item.post_id for item in items]

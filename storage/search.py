@@ -1,0 +1,161 @@
+"""Full-text search over what members post: one table of documents, one search function,
+SQLite FTS5 or PostgreSQL full-text search underneath.
+
+The text is folded (lower case, accents removed) before it is stored and before it is
+searched, so "theatre" finds "théâtre" on both databases; every word of a query matches as a
+prefix ("geluid" finds "geluidstechnicus"). A document is a board post or an open project
+slot; the functions that write those keep their document in step, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint, delete, text
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from storage.types import UTCDateTime
+
+POST = "post"
+SLOT = "slot"
+FTS_TABLE = "search_fts"  # SQLite only, maintained by triggers
+PG_INDEX = "ix_search_document_fts"  # PostgreSQL only, an expression index
+
+_WORD = re.compile(r"[0-9a-z]+")
+
+
+class SearchDocument(SQLModel, table=True):
+    __tablename__ = "search_document"
+    __table_args__ = (
+        UniqueConstraint("source", "source_id"),
+        Index("ix_search_document_open", "is_open", "kind", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(sa_column=Column(String(8), nullable=False))
+    source_id: int = Field(nullable=False)
+    kind: str = Field(sa_column=Column(String(5), nullable=False))
+    is_open: bool = Field(default=True, nullable=False)
+    sector: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
+    region: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
+    body: str = Field(sa_column=Column(Text, nullable=False))  # folded text
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+# The full-text objects are made by the migrations (0002): on SQLite an FTS5 table
+# ``search_fts`` over ``body`` (unicode61, diacritics removed, prefix indexes 2–4) kept in
+# step by triggers; on PostgreSQL a GIN index on ``to_tsvector('simple', body)``.
+
+
+def is_full_text_object(name: str | None) -> bool:
+    """Objects the migrations manage by hand; Alembic's comparison leaves them alone."""
+    return bool(name) and (name == PG_INDEX or str(name).startswith(FTS_TABLE))
+
+
+# -- writing and searching -------------------------------------------------------------------
+
+
+def words(folded: str, limit: int = 12) -> list[str]:
+    return _WORD.findall(folded)[:limit]
+
+
+def index_document(
+    session: Session,
+    *,
+    source: str,
+    source_id: int,
+    kind: str,
+    is_open: bool,
+    sector: str | None,
+    region: str | None,
+    body: str,
+    created_at: datetime,
+) -> None:
+    """Insert or update the document of a post or slot (``body`` already folded)."""
+    document = session.exec(
+        select(SearchDocument).where(
+            SearchDocument.source == source, SearchDocument.source_id == source_id
+        )
+    ).first()
+    if document is None:
+        document = SearchDocument(
+            source=source, source_id=source_id, kind=kind, body=body, created_at=created_at
+        )
+    document.kind, document.is_open = kind, is_open
+    document.sector, document.region, document.body = sector, region, body
+    session.add(document)
+
+
+def remove_document(session: Session, source: str, source_id: int) -> None:
+    session.exec(
+        delete(SearchDocument).where(
+            col(SearchDocument.source) == source, col(SearchDocument.source_id) == source_id
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    source: str
+    source_id: int
+    kind: str
+    rank: float
+
+
+def search(
+    session: Session,
+    query_folded: str,
+    *,
+    kind: str | None = None,
+    sector: str | None = None,
+    region: str | None = None,
+    any_word: bool = False,
+    limit: int = 10,
+    offset: int = 0,
+    exclude: tuple[str, int] | None = None,
+) -> list[Hit]:
+    """Open documents matching every word of the query as a prefix (or any word), best first."""
+    terms = words(query_folded)
+    if not terms:
+        return []
+    dialect = session.get_bind().dialect.name
+    filters = ["d.is_open = :is_open"]
+    params: dict[str, object] = {"is_open": True, "limit": limit, "offset": offset}
+    for name, value in (("kind", kind), ("sector", sector), ("region", region)):
+        if value is not None:
+            filters.append(f"d.{name} = :{name}")
+            params[name] = value
+    if exclude is not None:
+        filters.append("NOT (d.source = :ex_source AND d.source_id = :ex_id)")
+        params["ex_source"], params["ex_id"] = exclude
+    where = " AND ".join(filters)
+    joiner = " OR " if any_word else " AND "
+    if dialect == "sqlite":
+        params["match"] = joiner.join(f'"{term}"*' for term in terms)
+        sql = f"""
+            SELECT d.source, d.source_id, d.kind, bm25({FTS_TABLE}) AS rank
+            FROM {FTS_TABLE} JOIN search_document d ON d.id = {FTS_TABLE}.rowid
+            WHERE {FTS_TABLE} MATCH :match AND {where}
+            ORDER BY rank LIMIT :limit OFFSET :offset"""
+    else:
+        params["match"] = (" | " if any_word else " & ").join(f"{term}:*" for term in terms)
+        sql = f"""
+            SELECT d.source, d.source_id, d.kind,
+                   -ts_rank(to_tsvector('simple', d.body), q.query) AS rank
+            FROM search_document d, to_tsquery('simple', :match) AS q(query)
+            WHERE to_tsvector('simple', d.body) @@ q.query AND {where}
+            ORDER BY rank, d.created_at DESC LIMIT :limit OFFSET :offset"""
+    rows = session.connection().execute(text(sql), params).all()
+    return [Hit(row[0], int(row[1]), row[2], float(row[3])) for row in rows]
+
+
+def search_by_scan(session: Session, query_folded: str, limit: int = 10) -> list[tuple[str, int]]:
+    """The same search done as a LIKE scan (for the benchmark's comparison only)."""
+    statement = select(SearchDocument.source, SearchDocument.source_id).where(
+        col(SearchDocument.is_open)
+    )
+    for term in words(query_folded):
+        statement = statement.where(col(SearchDocument.body).contains(term, autoescape=True))
+    return [(s, i) for s, i in session.exec(statement.limit(limit))]
