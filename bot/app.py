@@ -13,7 +13,10 @@ from bot.dispatch import Dispatcher
 from bot.i18n import Catalogues
 from bot.notifier import NotifierHub
 from bot.registry import Registry
+from bot.services import Services
 from commands import ALL
+from scheduler.service import SchedulerService
+from storage.circles import Circle, circle_by_key
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -51,26 +54,46 @@ class App:
         self.dispatcher = Dispatcher(
             settings, self.database, self.registry, self.catalogues, self.clock, self.notifier
         )
+        self.services = Services(
+            settings, self.database, self.catalogues, self.clock, self.notifier
+        )
+        self.scheduler = SchedulerService(self.services)
 
     def prepare_database(self) -> None:
-        """SQLite is brought up to date by itself; PostgreSQL must be upgraded on purpose."""
-        if self.database.is_current():
-            return
-        if self.database.is_sqlite:
+        """SQLite is brought up to date by itself; PostgreSQL must be upgraded on purpose.
+        Then the circles that bot.toml seeds are created if they do not exist yet."""
+        if not self.database.is_current():
+            if not self.database.is_sqlite:
+                raise StartupError(
+                    f"{self.settings.source}: the database at storage.url is not at the latest "
+                    "schema; run `samen db upgrade` first"
+                )
             log.info("upgrading the SQLite database to the latest schema")
             self.database.upgrade()
-            return
-        raise StartupError(
-            f"{self.settings.source}: the database at storage.url is not at the latest schema; "
-            "run `samen db upgrade` first"
-        )
+        self.seed()
+
+    def seed(self) -> None:
+        with self.database.session() as session:
+            for seed in self.settings.circles:
+                if circle_by_key(session, seed.key) is None:
+                    session.add(
+                        Circle(
+                            key=seed.key,
+                            kind=seed.kind,
+                            name=seed.name,
+                            description=seed.description,
+                            created_at=self.clock.now(),
+                        )
+                    )
 
     async def run(self, adapters: Sequence[Adapter]) -> None:
         self.prepare_database()
+        self.scheduler.start()
         try:
             async with asyncio.TaskGroup() as group:
                 for adapter in adapters:
                     group.create_task(adapter.run(), name=f"adapter-{adapter.platform}")
         finally:
+            self.scheduler.shutdown()
             self.dispatcher.flush_seen()
             self.database.dispose()

@@ -47,6 +47,15 @@ class Term(_Section):
         return wanted in {fold(self.key), fold(self.nl), fold(self.fr), fold(self.en)}
 
 
+class CircleSeed(_Section):
+    """A circle created at start-up when it does not exist yet."""
+
+    key: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+    kind: Literal["sector", "theme", "region"]
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    description: Annotated[str, Field(max_length=1000)] = ""
+
+
 class StorageSettings(_Section):
     url: Annotated[str, Field(min_length=1)] = "sqlite:///samen.db"
     echo_sql: bool = False
@@ -93,6 +102,10 @@ class Settings(_Section):
     discord: DiscordSettings = DiscordSettings()
     sectors: tuple[Term, ...] = ()
     regions: tuple[Term, ...] = ()
+    circles: tuple[CircleSeed, ...] = ()
+    post_validity_days: Annotated[int, Field(ge=1, le=365)] = 30
+    expiry_warning_days: Annotated[int, Field(ge=1, le=30)] = 3
+    digest_interval_minutes: Annotated[int, Field(ge=5, le=1440)] = 60
     source: str = Field(default="<defaults>", exclude=True)
 
     @field_validator("timezone")
@@ -104,9 +117,11 @@ class Settings(_Section):
             raise ValueError(f"an IANA time zone such as Europe/Brussels, not {value!r}") from exc
         return value
 
-    @field_validator("sectors", "regions")
+    @field_validator("sectors", "regions", "circles")
     @classmethod
-    def _unique_keys(cls, terms: tuple[Term, ...]) -> tuple[Term, ...]:
+    def _unique_keys(
+        cls, terms: tuple[Term, ...] | tuple[CircleSeed, ...]
+    ) -> tuple[Term, ...] | tuple[CircleSeed, ...]:
         seen: set[str] = set()
         for term in terms:
             if term.key in seen:

@@ -240,7 +240,8 @@ class Dispatcher:
     def _check_animator(self, ctx: Context, spec: CommandSpec, arguments: dict[str, Any]) -> None:
         if ctx.is_admin:
             return
-        circle = arguments.get(spec.scope or "")
+        scope = spec.param(spec.scope or "")
+        circle = arguments.get(scope.argument) if scope else None
         circle_id = getattr(circle, "id", circle)
         if not isinstance(circle_id, int) or not is_animator(ctx.session, ctx.actor_id, circle_id):
             raise PermissionDenied(N_("Only an animator of this circle may do this."))
@@ -252,10 +253,10 @@ class Dispatcher:
         for param in spec.params:
             if param.name not in raw:
                 if not param.required:
-                    arguments[param.name] = param.default
+                    arguments[param.argument] = param.default
                 continue
             try:
-                arguments[param.name] = await param.type.convert(ctx, raw[param.name])
+                arguments[param.argument] = await param.type.convert(ctx, raw[param.name])
             except UserError as error:
                 detail = ctx.t(error.message, **error.params)
                 raise UserError(

@@ -95,6 +95,12 @@ class Translator:
             moment, format=style, tzinfo=self.zone, locale=self.babel_locale
         )
 
+    def day_of(self, moment: datetime, style: str = "medium") -> str:
+        """The local calendar day of a moment: "31 Mar 2027", "31 mrt 2027"."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+        return self.date(moment.astimezone(self.zone).date(), style)
+
     def date(self, day: date, style: str = "medium") -> str:
         return babel_format_date(day, format=style, locale=self.babel_locale)
 

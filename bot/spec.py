@@ -46,6 +46,7 @@ class Opt:
     type: ParamType
     help: LazyText
     rest: bool = False
+    name: str | None = None  # the name members type, when the Python name cannot be it
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,11 @@ class ParamSpec:
     default: Any = None
     keyword_only: bool = False
     rest: bool = False
+    arg: str = ""  # the handler's argument (defaults to the name)
+
+    @property
+    def argument(self) -> str:
+        return self.arg or self.name
 
     def usage(self) -> str:
         shown = f"{self.name}=…" if self.keyword_only else f"<{self.name}>"
@@ -116,7 +122,8 @@ def _params_of(handler: Handler) -> tuple[ParamSpec, ...]:
         required = parameter.default is inspect.Parameter.empty
         found.append(
             ParamSpec(
-                name=parameter.name,
+                name=option.name or parameter.name,
+                arg=parameter.name,
                 type=option.type,
                 help=option.help,
                 required=required,

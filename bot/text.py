@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import unicodedata
 from collections.abc import Iterable
 
+from storage.folding import fold
 
-def fold(text: str) -> str:
-    """Lower-case, accent-free form of a word, for forgiving comparisons."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).strip()
+__all__ = ["closest", "fold", "shorten"]
 
 
 def closest(word: str, candidates: Iterable[str], limit: int = 3) -> list[str]:

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.folding import fold
 from storage.identity import member_fk
 from storage.search import POST, index_document
 from storage.types import UTCDateTime
@@ -133,9 +134,10 @@ def set_tags(session: Session, post_id: int, tags: Iterable[str]) -> None:
     session.add_all(PostTag(post_id=post_id, tag=tag) for tag in dict.fromkeys(tags))
 
 
-def reindex(session: Session, post: Post, body: str) -> None:
-    """Keep the post's search document in step (``body``: folded title, text and tags)."""
+def reindex(session: Session, post: Post) -> None:
+    """Keep the post's search document in step with its title, text, tags and status."""
     assert post.id is not None
+    body = fold(" ".join([post.title, post.description, *tags_of(session, post.id)]))
     index_document(
         session,
         source=POST,

@@ -1,0 +1,145 @@
+"""Matching: which posts and which members fit a need or an offer, best first.
+
+Candidates come from full-text search (the words of the title and the tags, any of them) and
+from the same sector; each is scored on sector, region, shared tags and text, and the best few
+are suggested. Members are found by sector and by skills that share a word with the post.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, or_, select
+
+from bot.text import fold
+from storage import board as posts
+from storage.board import NEED, OFFER, Post, PostTag
+from storage.circles import visible_to
+from storage.identity import Member
+from storage.profiles import MemberSector, MemberSkill
+from storage.search import POST, SLOT, search, words
+
+STOPWORDS = frozenset(
+    (
+        "voor een het de van met die dat and the for with pour une des les avec dans aux sur "
+        "zoek zoekt gezocht nodig need needs needed offer offre cherche recherche bied biedt "
+        "looking wanted"
+    ).split()
+)
+SECTOR_POINTS = 3
+REGION_POINTS = 2
+REMOTE_POINTS = 1
+TAG_POINTS = 2
+TEXT_POINTS = 2
+SKILL_POINTS = 2
+MIN_SCORE = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A post (or a project slot) that fits, with its score."""
+
+    source: str
+    source_id: int
+    score: int
+
+
+def opposite(kind: str) -> str:
+    return OFFER if kind == NEED else NEED
+
+
+def key_words(text: str, limit: int = 8) -> list[str]:
+    found = [w for w in words(fold(text), 40) if len(w) >= 4 and w not in STOPWORDS]
+    return list(dict.fromkeys(found))[:limit]
+
+
+def _tags(session: Session, post_ids: list[int]) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {pid: set() for pid in post_ids}
+    if post_ids:
+        rows = session.exec(select(PostTag).where(col(PostTag.post_id).in_(post_ids)))
+        for row in rows:
+            found[row.post_id].add(row.tag)
+    return found
+
+
+def matching_posts(
+    session: Session, post: Post, tags: list[str], limit: int = 5
+) -> list[Candidate]:
+    """Open posts of the other kind (and open project slots, for an offer) that fit."""
+    assert post.id is not None
+    wanted = opposite(post.kind)
+    terms = key_words(f"{post.title} {' '.join(tags)}")
+    text_rank: dict[tuple[str, int], int] = {}
+    if terms:
+        hits = search(
+            session, " ".join(terms), kind=wanted, any_word=True, limit=40, exclude=(POST, post.id)
+        )
+        for position, hit in enumerate(hits):
+            text_rank[(hit.source, hit.source_id)] = position
+    nearby = posts.recent_opposites(session, wanted, post.sector, None, 20) if post.sector else []
+    ids = {sid for source, sid in text_rank if source == POST} | {p.id for p in nearby if p.id}
+    found = posts.posts_by_ids(session, ids)
+    tag_sets = _tags(session, list(found))
+    mine = set(tags)
+    scored: list[Candidate] = []
+    for post_id, other in found.items():
+        if other.author_id == post.author_id or other.status != posts.OPEN:
+            continue
+        score = 0
+        if post.sector and other.sector == post.sector:
+            score += SECTOR_POINTS
+        if post.region and other.region == post.region:
+            score += REGION_POINTS
+        elif post.remote or other.remote:
+            score += REMOTE_POINTS
+        score += TAG_POINTS * len(mine & tag_sets.get(post_id, set()))
+        rank = text_rank.get((POST, post_id))
+        if rank is not None:
+            score += TEXT_POINTS + (1 if rank < 5 else 0)
+        if score >= MIN_SCORE:
+            scored.append(Candidate(POST, post_id, score))
+    for (source, source_id), position in text_rank.items():
+        if source == SLOT:
+            scored.append(Candidate(SLOT, source_id, TEXT_POINTS + (1 if position < 5 else 0)))
+    scored.sort(key=lambda c: (-c.score, -c.source_id))
+    return scored[:limit]
+
+
+def matching_members(
+    session: Session,
+    *,
+    sector: str | None,
+    region: str | None,
+    text: str,
+    exclude: set[int],
+    viewer_id: int | None,
+    limit: int = 5,
+) -> list[tuple[Member, int]]:
+    """Members whose profile fits: sector, region, and skills sharing a word with the text."""
+    scores: dict[int, int] = {}
+    if sector:
+        statement = select(MemberSector.member_id).where(MemberSector.sector == sector)
+        for member_id in session.exec(statement.limit(200)):
+            scores[member_id] = scores.get(member_id, 0) + SECTOR_POINTS
+    terms = key_words(text, 6)
+    if terms:
+        conditions = [col(MemberSkill.skill_folded).startswith(term) for term in terms]
+        skilled = select(MemberSkill.member_id).where(or_(*conditions)).limit(400)
+        for member_id in session.exec(skilled):
+            scores[member_id] = scores.get(member_id, 0) + SKILL_POINTS
+    for member_id in exclude:
+        scores.pop(member_id, None)
+    if not scores:
+        return []
+    wanted = select(Member).where(col(Member.id).in_(list(scores)))
+    if viewer_id is not None:
+        wanted = wanted.where(visible_to(viewer_id))
+    members = list(session.exec(wanted))
+    ranked: list[tuple[Member, int]] = []
+    for member in members:
+        assert member.id is not None
+        score = scores[member.id] + (REGION_POINTS if region and member.region == region else 0)
+        if score >= MIN_SCORE:
+            ranked.append((member, score))
+    ranked.sort(key=lambda pair: (-pair[1], pair[0].name_folded))
+    return ranked[:limit]

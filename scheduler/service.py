@@ -1,0 +1,72 @@
+"""The scheduler: one APScheduler ``AsyncIOScheduler`` that the app starts and stops, running
+the periodic jobs (board expiry and digests now; reminders and more in later issues)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.services import Services
+from scheduler import board_jobs
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[Services], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    job: Job
+    minutes: float
+
+
+DEFAULT_JOBS = (
+    Periodic("board-expiry-warning", board_jobs.warn_before_expiry, 15),
+    Periodic("board-expiry", board_jobs.expire_posts, 15),
+    Periodic("board-digest", board_jobs.send_digests, 5),
+)
+
+
+class SchedulerService:
+    def __init__(self, services: Services, jobs: tuple[Periodic, ...] = DEFAULT_JOBS):
+        self.services = services
+        self.jobs = jobs
+        self.scheduler: AsyncIOScheduler | None = None
+
+    async def _run(self, periodic: Periodic) -> None:
+        try:
+            done = await periodic.job(self.services)
+            if done:
+                log.info("%s: %s done", periodic.name, done)
+        except Exception:
+            log.exception("scheduled job %s failed", periodic.name)
+
+    def start(self) -> None:
+        """Start in the running event loop; every job also runs once right away."""
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        for periodic in self.jobs:
+            self.scheduler.add_job(
+                self._run,
+                "interval",
+                args=[periodic],
+                minutes=periodic.minutes,
+                id=periodic.name,
+                next_run_time=datetime.now(UTC),
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=int(periodic.minutes * 60),
+            )
+        self.scheduler.start()
+
+    def job_ids(self) -> list[str]:
+        return [job.id for job in self.scheduler.get_jobs()] if self.scheduler else []
+
+    def shutdown(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self.scheduler = None
