@@ -56,7 +56,10 @@ class CircleRef(ParamType):
         number = _number(raw)
         circles = self._candidates(ctx)
         for circle in circles:
-            if wanted in (circle.key, fold(circle.name)) or circle.id == number:
+            names = {circle.key, fold(circle.name)} | {
+                fold(part) for part in re.split(r"[·/|]", circle.name)
+            }
+            if wanted in names or circle.id == number:
                 return circle
         guesses = closest(raw, [c.key for c in circles] + [c.name for c in circles])
         if guesses:

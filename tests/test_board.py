@@ -33,10 +33,13 @@ async def test_the_whole_story_of_a_need_met_in_the_community(bot: MemoryAdapter
     assert not created.is_error, created.text
     for user in ("anna", "bert", "carl"):
         assert not (await bot.say(user, "!circle join sound")).is_error
-    await bot.say("carl", '!profile set sectors=audiovisual skills="sound engineering, live mixing"')
+    await bot.say(
+        "carl", '!profile set sectors=audiovisual skills="sound engineering, live mixing"'
+    )
 
     need = await bot.say(
-        "anna", '!need post Sound engineer for Friday description="Concert in Gent, 20h" '
+        "anna",
+        '!need post Sound engineer for Friday description="Concert in Gent, 20h" '
         "sector=audiovisual region=gent tags=sound,live",
     )
     assert not need.is_error, need.text
@@ -45,8 +48,8 @@ async def test_the_whole_story_of_a_need_met_in_the_community(bot: MemoryAdapter
     assert "carl" in suggestions["Members who may help"]
 
     offer = await bot.say(
-        "bert", "!offer post Sound engineer with own mixing desk sector=audiovisual "
-        "region=gent tags=sound",
+        "bert",
+        "!offer post Sound engineer with own mixing desk sector=audiovisual region=gent tags=sound",
     )
     assert not offer.is_error, offer.text
     offer_id = number(offer.title)

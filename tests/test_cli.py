@@ -86,6 +86,48 @@ def test_console_switches_member_with_as(workdir: Path) -> None:
     assert "dirk (#1)" in result.stdout
 
 
+def test_a_console_scenario_with_three_members(workdir: Path) -> None:
+    """A circle is created and joined; A posts a need; B posts a matching offer and A is
+    notified; C responds, A accepts and both get the other's contact; A closes with C."""
+    (workdir / "bot.toml").write_text(
+        (ROOT / "bot.toml")
+        .read_text(encoding="utf-8")
+        .replace('admins = ["console:admin"]', 'admins = ["console:anna"]')
+    )
+    script = "\n".join(
+        [
+            "!profile set locale=en",
+            '!circle create sound sector "Sound people"',
+            "!circle join sound",
+            "!need post Sound engineer for Friday sector=audiovisual region=gent tags=sound",
+            ":as bert",
+            "!profile set locale=en",
+            "!circle join sound",
+            "!offer post Sound engineer with mixing desk sector=audiovisual region=gent tags=sound",
+            ":as carl",
+            "!profile set locale=en",
+            "!circle join sound",
+            "!board respond 1 I can do it",
+            ":as anna",
+            "!board intro 1 accept",
+            "!board close 1 outcome=found_in_community with=carl",
+            "!board show 1",
+        ]
+    )
+    result = samen("console", "--as", "anna", cwd=workdir, stdin=script + "\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Circle Sound people created" in out
+    assert "🔔 → anna\nA new offer may fit your need #1" in out
+    assert "🔔 → anna\ncarl can help with your need #1" in out
+    assert "Introduction: carl" in out
+    assert "Console: carl" in out
+    assert "🔔 → carl\nIntroduction: anna" in out
+    assert "Post #1 closed: found in the community." in out
+    assert "closed · found in the community" in out
+    assert "Traceback" not in out + result.stderr
+
+
 def test_db_upgrade_and_config_check(workdir: Path) -> None:
     upgraded = samen("db", "upgrade", cwd=workdir)
     assert upgraded.returncode == 0, upgraded.stderr

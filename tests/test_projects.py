@@ -1,0 +1,85 @@
+"""Projects: a lead presents one, lists roles; members join or are introduced."""
+
+from __future__ import annotations
+
+import re
+
+from adapters.memory import MemoryAdapter
+from tests.helpers import snapshot
+
+
+def number(text: str) -> int:
+    match = re.search(r"#(\d+)", text)
+    assert match, text
+    return int(match.group(1))
+
+
+async def english(bot: MemoryAdapter, *users: str) -> None:
+    for user in users:
+        await bot.say(user, "!profile set locale=en")
+
+
+async def test_a_project_finds_its_people(bot: MemoryAdapter) -> None:
+    await english(bot, "lead", "sceno", "driver", "friend")
+    await bot.say("sceno", '!profile set sectors=performing-arts skills="scenography, props"')
+    created = await bot.say(
+        "lead",
+        '!project create Street opera pitch="An opera on a market square" '
+        "sector=performing-arts region=liege",
+    )
+    assert not created.is_error, created.text
+    project = number(created.title)
+    added = await bot.say("lead", f"!project slot add {project} scenographer")
+    assert not added.is_error, added.text
+    assert "sceno" in {f.name: f.value for f in added.fields}["Members who may fit"]
+    await bot.say("lead", f"!project slot add {project} van with driver")
+
+    found = await bot.say("friend", "!board search scenograph")
+    assert "project need" in found.text
+    assert "scenographer" in found.text
+
+    asked = await bot.say("sceno", f'!project join {project} scenographer message="I\'d love to"')
+    assert not asked.is_error, asked.text
+    request = bot.inbox["lead"][-1]
+    assert "sceno would like to join" in request.text
+    accept = next(a for a in request.actions if a.invocation.endswith("accept"))
+    accepted = await bot.say("lead", "!" + accept.invocation)
+    assert "Console: sceno" in accepted.text
+    assert "Console: lead" in bot.inbox["sceno"][-1].text
+    assert "scenographer" not in (await bot.say("friend", "!board search scenograph")).text
+
+    introduced = await bot.say("friend", f"!project introduce {project} driver role=van")
+    assert introduced.is_error  # "van" is not the role's whole name
+    introduced = await bot.say(
+        "friend", f'!project introduce {project} driver role="van with driver"'
+    )
+    assert not introduced.is_error, introduced.text
+    assert "friend proposed you" in bot.inbox["driver"][-1].text
+    assert "friend introduces driver" in bot.inbox["lead"][-1].text
+
+    shown = await bot.say("friend", f"!project show {project}")
+    roles = {f.name: f.value for f in shown.fields}["Roles"]
+    assert "filled by sceno" in roles
+    assert "**van with driver** · open" in roles
+
+    assert "Street opera" in (await bot.say("friend", "!project list")).text
+    closed = await bot.say("lead", f"!project close {project}")
+    assert not closed.is_error
+    assert "Street opera" not in (await bot.say("friend", "!project list")).text
+    assert "van with driver" not in (await bot.say("friend", "!board search van")).text
+
+
+async def test_only_the_lead_changes_a_project(bot: MemoryAdapter) -> None:
+    await english(bot, "lea", "other")
+    project = number((await bot.say("lea", "!project create Dance film")).title)
+    before = snapshot(bot.app)
+    for line in (
+        f"!project slot add {project} editor",
+        f"!project close {project}",
+        "!project answer 1 accept",
+    ):
+        reply = await bot.say("other", line)
+        assert reply.is_error, line
+    assert snapshot(bot.app) == before
+    assert (await bot.say("other", f"!project join {project} editor")).is_error
+    assert (await bot.say("lea", f"!project join {project} x")).is_error
