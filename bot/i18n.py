@@ -63,6 +63,9 @@ def load_catalogue(locale: str, directory: Path = LOCALE_DIR) -> gettext.NullTra
     return gettext.GNUTranslations(buffer)
 
 
+Moment = datetime
+
+
 class Translator:
     """Translate and format for one locale and time zone."""
 
@@ -95,7 +98,7 @@ class Translator:
             moment, format=style, tzinfo=self.zone, locale=self.babel_locale
         )
 
-    def day_of(self, moment: datetime, style: str = "medium") -> str:
+    def day_of(self, moment: Moment, style: str = "medium") -> str:
         """The local calendar day of a moment: "31 Mar 2027", "31 mrt 2027"."""
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=ZoneInfo("UTC"))
