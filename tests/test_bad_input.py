@@ -137,8 +137,8 @@ async def test_admin_and_animator_commands_are_refused_in_the_core(bot: MemoryAd
 
     await bot.say("gina", "!help")
     with bot.app.database.session() as session:
-        first = Circle(key="a", name="A", kind="sector", created_at=datetime.now(UTC))
-        second = Circle(key="b", name="B", kind="sector", created_at=datetime.now(UTC))
+        first = Circle(key="test-a", name="A", kind="sector", created_at=datetime.now(UTC))
+        second = Circle(key="test-b", name="B", kind="sector", created_at=datetime.now(UTC))
         session.add_all([first, second])
         session.flush()
         account = account_for(session, "console", "gina")
@@ -152,12 +152,13 @@ async def test_admin_and_animator_commands_are_refused_in_the_core(bot: MemoryAd
                 joined_at=datetime.now(UTC),
             )
         )
-    assert (await bot.say("gina", "!guarded animate 1")).text == "animator ok"
-    other = await bot.say("gina", "!guarded animate 2")
+    first_id, second_id = first.id, second.id
+    assert (await bot.say("gina", f"!guarded animate {first_id}")).text == "animator ok"
+    other = await bot.say("gina", f"!guarded animate {second_id}")
     assert other.is_error
     assert "animator van deze kring" in other.text
-    assert (await bot.say("fred", "!guarded animate 1")).is_error
-    assert (await bot.say("admin", "!guarded animate 2")).text == "animator ok"
+    assert (await bot.say("fred", f"!guarded animate {first_id}")).is_error
+    assert (await bot.say("admin", f"!guarded animate {second_id}")).text == "animator ok"
     help_for_member = (await bot.say("fred", "!help")).plain()
     assert "guarded admin" not in help_for_member
     assert "guarded animate" not in help_for_member

@@ -120,7 +120,7 @@ async def test_search_finds_by_prefix_and_without_accents(
 
 
 async def test_search_ranks_and_filters(bot: MemoryAdapter) -> None:
-    await english(bot, "ivo")
+    await english(bot, "ivo", "jo")
     await bot.say("ivo", "!offer post Camera operator sector=audiovisual region=brussels")
     await bot.say("ivo", "!need post Camera operator for a short film sector=audiovisual")
     await bot.say("ivo", "!need post Camera, camera, camera: a camera collector needs help")
@@ -263,7 +263,7 @@ async def test_edit_reindexes_and_renew_extends(bot: MemoryAdapter) -> None:
 
 async def test_board_works_on_every_database(any_bot: MemoryAdapter) -> None:
     bot = any_bot
-    await english(bot, "vic")
+    await english(bot, "vic", "wim")
     await bot.say("vic", "!need post Geluidstechnicus voor het théâtre sector=audiovisual")
     assert "Geluidstechnicus" in (await bot.say("wim", "!board search geluid theatre")).text
     assert "Geluidstechnicus" in (await bot.say("wim", "!board search THÉÂT")).text

@@ -79,7 +79,7 @@ async def test_an_animator_of_one_circle_cannot_announce_in_another(bot: MemoryA
 
 
 async def test_the_guide_keeps_versions_and_can_be_copied(bot: MemoryAdapter) -> None:
-    await english(bot, "kim", "admin")
+    await english(bot, "kim", "admin", "lea")
     await bot.say("kim", "!help")
     await bot.say("admin", "!circle animator add gent kim")
     await bot.say("admin", "!circle animator add antwerpen kim")

@@ -82,7 +82,7 @@ async def test_linking_keeps_circle_memberships_of_both(app: App, bot: MemoryAda
     await matrix.say("@eli:x.org", "!help")
     now = datetime.now(UTC)
     with app.database.session() as session:
-        circles = [Circle(key=k, name=k, kind="sector", created_at=now) for k in ("a", "b")]
+        circles = [Circle(key=k, name=k, kind="sector", created_at=now) for k in ("t-a", "t-b")]
         session.add_all(circles)
         session.flush()
         console_account = account_for(session, "console", "eli")
@@ -96,9 +96,10 @@ async def test_linking_keeps_circle_memberships_of_both(app: App, bot: MemoryAda
         ):
             assert circle.id is not None
             session.add(CircleMembership(circle_id=circle.id, member_id=member_id, joined_at=now))
+    circle_ids = [c.id for c in circles]
     code = _code((await bot.say("eli", "!link")).text)
     assert not (await matrix.say("@eli:x.org", f"!link {code}")).is_error
     with app.database.session() as session:
         memberships = list(session.exec(select(CircleMembership)))
-        assert sorted(m.circle_id for m in memberships) == [1, 2]
+        assert sorted(m.circle_id for m in memberships) == sorted(circle_ids)
         assert len({m.member_id for m in memberships}) == 1

@@ -96,7 +96,7 @@ async def test_circles_visibility_shows_to_members_of_a_shared_circle(bot: Memor
     await bot.say("kim", "!profile set sectors=it visibility=circles")
     await bot.say("lars", "!help")
     with bot.app.database.session() as session:
-        circle = Circle(key="it", name="IT", kind="sector", created_at=datetime.now(UTC))
+        circle = Circle(key="test-it", name="IT", kind="sector", created_at=datetime.now(UTC))
         session.add(circle)
         session.flush()
         for user in ("kim", "lars"):
