@@ -29,6 +29,9 @@ class Circle(SQLModel, table=True):
     archived: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default="0")
     )
+    members_schedule: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="0")
+    )
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 

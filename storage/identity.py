@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -44,6 +45,12 @@ class Member(SQLModel, table=True):
     bio: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     visibility: str = Field(
         default="all", sa_column=Column(String(10), nullable=False, server_default="all")
+    )
+    reminder_offsets: str = Field(
+        default="", sa_column=Column(String(60), nullable=False, server_default="")
+    )
+    remind_maybe: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default="0")
     )
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 

@@ -2,8 +2,17 @@
 
 from sqlmodel import SQLModel
 
-from storage import board, circles, identity, profiles, projects, search
+from storage import board, circles, identity, meetups, profiles, projects, search
 
 metadata = SQLModel.metadata
 
-__all__ = ["board", "circles", "identity", "metadata", "profiles", "projects", "search"]
+__all__ = [
+    "board",
+    "circles",
+    "identity",
+    "meetups",
+    "metadata",
+    "profiles",
+    "projects",
+    "search",
+]

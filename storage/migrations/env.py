@@ -17,10 +17,16 @@ def include_name(name: str | None, type_: str, parent_names: object) -> bool:
 engine: Engine = context.config.attributes["engine"]
 
 with engine.connect() as connection:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # A table that SQLite must rebuild is dropped and re-created: with foreign keys on,
+        # that would cascade to the rows that refer to it. Off during migrations only.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
         compare_server_default=False,
         include_name=include_name,
@@ -28,3 +34,6 @@ with engine.connect() as connection:
     with context.begin_transaction():
         context.run_migrations()
     connection.commit()
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()

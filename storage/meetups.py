@@ -1,0 +1,277 @@
+"""Venues, meetups (one-off or recurring), occurrence exceptions, RSVPs and the reminder outbox.
+
+Instants are UTC. A recurring meetup keeps its first start as a local wall-clock time with its
+zone and an RFC 5545 rule, so that a Monday 08:30 breakfast stays at 08:30 across daylight
+saving changes. An occurrence is named by its original start (its RECURRENCE-ID): cancelling
+or moving it adds an exception row. A series RSVP has an empty occurrence key.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    update,
+)
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from storage.identity import member_fk
+from storage.types import UTCDateTime
+
+SERIES = ""  # the occurrence key of an RSVP for the whole series
+GOING = "going"
+MAYBE = "maybe"
+NO = "no"
+WAITING = "waiting"
+OFFERED = "offered"
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+MISSED = "missed"
+CANCELLED = "cancelled"
+
+
+def meetup_fk(*, index: bool = False) -> Column[int]:
+    return Column(Integer, ForeignKey("meetup.id", ondelete="CASCADE"), nullable=False, index=index)
+
+
+class Venue(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(40), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(120), nullable=False))
+    address: str = Field(
+        default="", sa_column=Column(String(200), nullable=False, server_default="")
+    )
+    city: str = Field(default="", sa_column=Column(String(80), nullable=False, server_default=""))
+    capacity: int | None = Field(default=None, nullable=True)
+    accessibility: str = Field(
+        default="", sa_column=Column(Text, nullable=False, server_default="")
+    )
+    online_link: str = Field(
+        default="", sa_column=Column(String(300), nullable=False, server_default="")
+    )
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Meetup(SQLModel, table=True):
+    __table_args__ = (Index("ix_meetup_circle", "circle_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    circle_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("circle.id", ondelete="SET NULL"), nullable=True),
+    )
+    project_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("project.id", ondelete="SET NULL"), nullable=True),
+    )
+    title: str = Field(sa_column=Column(String(120), nullable=False))
+    format: str = Field(sa_column=Column(String(40), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    venue_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("venue.id", ondelete="SET NULL"), nullable=True),
+    )
+    online_link: str = Field(
+        default="", sa_column=Column(String(300), nullable=False, server_default="")
+    )
+    local_start: datetime = Field(nullable=False)  # naive wall-clock time in ``timezone``
+    timezone: str = Field(sa_column=Column(String(64), nullable=False))
+    first_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    duration_minutes: int = Field(nullable=False)
+    rrule: str = Field(default="", sa_column=Column(String(300), nullable=False, server_default=""))
+    planned_until: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    capacity: int | None = Field(default=None, nullable=True)
+    reminders: str = Field(
+        default="", sa_column=Column(String(60), nullable=False, server_default="")
+    )
+    status: str = Field(default="active", sa_column=Column(String(10), nullable=False))
+    created_by: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), nullable=True),
+    )
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class OccurrenceChange(SQLModel, table=True):
+    """One occurrence cancelled or moved (its original start is its RECURRENCE-ID)."""
+
+    __tablename__ = "occurrence_change"
+    __table_args__ = (UniqueConstraint("meetup_id", "original_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meetup_id: int = Field(sa_column=meetup_fk(index=True))
+    original_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    cancelled: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    new_start: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+class Rsvp(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("meetup_id", "member_id", "occurrence"),
+        Index("ix_rsvp_meetup", "meetup_id", "occurrence", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    meetup_id: int = Field(sa_column=meetup_fk())
+    member_id: int = Field(sa_column=member_fk(index=True))
+    occurrence: str = Field(default=SERIES, sa_column=Column(String(32), nullable=False))
+    status: str = Field(sa_column=Column(String(10), nullable=False))
+    offered_until: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    checked_in: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Reminder(SQLModel, table=True):
+    """The outbox: one ping for one member before one occurrence."""
+
+    __table_args__ = (
+        UniqueConstraint("meetup_id", "occurrence", "member_id", "offset_minutes"),
+        Index("ix_reminder_due", "state", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    meetup_id: int = Field(sa_column=meetup_fk())
+    occurrence: str = Field(sa_column=Column(String(32), nullable=False))
+    starts_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    member_id: int = Field(sa_column=member_fk(index=True))
+    offset_minutes: int = Field(nullable=False)
+    due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    state: str = Field(default=PENDING, sa_column=Column(String(10), nullable=False))
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+def occurrence_key(original_start: datetime) -> str:
+    """The stable name of an occurrence: its original start in UTC, ISO 8601."""
+    return original_start.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def parse_occurrence_key(key: str) -> datetime:
+    return datetime.strptime(key, "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
+
+
+# -- queries ----------------------------------------------------------------------------------
+
+
+def venue_by_key(session: Session, key: str) -> Venue | None:
+    return session.exec(select(Venue).where(Venue.key == key)).first()
+
+
+def changes_of(session: Session, meetup_id: int) -> list[OccurrenceChange]:
+    return list(
+        session.exec(select(OccurrenceChange).where(OccurrenceChange.meetup_id == meetup_id))
+    )
+
+
+def change_for(session: Session, meetup_id: int, original_start: datetime) -> OccurrenceChange:
+    found = session.exec(
+        select(OccurrenceChange).where(
+            OccurrenceChange.meetup_id == meetup_id,
+            OccurrenceChange.original_start == original_start,
+        )
+    ).first()
+    return found or OccurrenceChange(meetup_id=meetup_id, original_start=original_start)
+
+
+def active_meetups(
+    session: Session, *, circle_id: int | None = None, circle_ids: list[int] | None = None
+) -> list[Meetup]:
+    statement = select(Meetup).where(Meetup.status == "active")
+    if circle_id is not None:
+        statement = statement.where(Meetup.circle_id == circle_id)
+    if circle_ids is not None:
+        statement = statement.where(col(Meetup.circle_id).in_(circle_ids))
+    return list(session.exec(statement.order_by(col(Meetup.first_start))))
+
+
+def rsvps_of(session: Session, meetup_id: int) -> list[Rsvp]:
+    return list(
+        session.exec(
+            select(Rsvp)
+            .where(Rsvp.meetup_id == meetup_id)
+            .order_by(col(Rsvp.updated_at), col(Rsvp.id))
+        )
+    )
+
+
+def rsvp_for(session: Session, meetup_id: int, member_id: int, occurrence: str) -> Rsvp | None:
+    return session.exec(
+        select(Rsvp).where(
+            Rsvp.meetup_id == meetup_id, Rsvp.member_id == member_id, Rsvp.occurrence == occurrence
+        )
+    ).first()
+
+
+def expired_offers(session: Session, now: datetime) -> list[Rsvp]:
+    statement = select(Rsvp).where(Rsvp.status == OFFERED, col(Rsvp.offered_until) <= now)
+    return list(session.exec(statement.order_by(col(Rsvp.offered_until))))
+
+
+# -- the reminder outbox ----------------------------------------------------------------------
+
+
+def pending_reminders(session: Session, meetup_id: int) -> list[Reminder]:
+    statement = select(Reminder).where(Reminder.meetup_id == meetup_id, Reminder.state == PENDING)
+    return list(session.exec(statement))
+
+
+def next_due(session: Session) -> datetime | None:
+    value = session.exec(select(func.min(Reminder.due_at)).where(Reminder.state == PENDING)).one()
+    if value is None:
+        return None
+    moment: datetime = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return moment
+
+
+def recover_interrupted(session: Session, now: datetime, grace_start: datetime) -> tuple[int, int]:
+    """At start-up: reminders caught mid-send go back to pending (they are resent with the same
+    idempotency key); pending ones older than the grace window are marked missed."""
+    resumed = session.exec(
+        update(Reminder).where(col(Reminder.state) == SENDING).values(state=PENDING)
+    ).rowcount
+    missed = session.exec(
+        update(Reminder)
+        .where(col(Reminder.state) == PENDING, col(Reminder.due_at) < grace_start)
+        .values(state=MISSED)
+    ).rowcount
+    return int(resumed or 0), int(missed or 0)
+
+
+def claim_due(session: Session, now: datetime, limit: int) -> list[Reminder]:
+    """Due pending reminders, marked as being sent in this transaction. On PostgreSQL, rows that
+    another instance holds are skipped (FOR UPDATE SKIP LOCKED)."""
+    statement = (
+        select(Reminder)
+        .where(Reminder.state == PENDING, col(Reminder.due_at) <= now)
+        .order_by(col(Reminder.due_at), col(Reminder.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    rows = list(session.exec(statement))
+    if rows:
+        session.exec(
+            update(Reminder)
+            .where(col(Reminder.id).in_([r.id for r in rows]), col(Reminder.state) == PENDING)
+            .values(state=SENDING, claimed_at=now)
+        )
+    return rows
+
+
+def finish(session: Session, ids: list[int], state: str, now: datetime) -> None:
+    if ids:
+        session.exec(
+            update(Reminder)
+            .where(col(Reminder.id).in_(ids), col(Reminder.state) == SENDING)
+            .values(state=state, sent_at=now if state == SENT else None)
+        )
