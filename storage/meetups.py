@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     Boolean,
     Column,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -84,7 +85,8 @@ class Meetup(SQLModel, table=True):
     online_link: str = Field(
         default="", sa_column=Column(String(300), nullable=False, server_default="")
     )
-    local_start: datetime = Field(nullable=False)  # naive wall-clock time in ``timezone``
+    # the first start as a naive wall-clock time in ``timezone``
+    local_start: datetime = Field(sa_column=Column(DateTime(timezone=False), nullable=False))
     timezone: str = Field(sa_column=Column(String(64), nullable=False))
     first_start: datetime = Field(sa_type=UTCDateTime, nullable=False)
     duration_minutes: int = Field(nullable=False)

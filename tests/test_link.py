@@ -96,7 +96,7 @@ async def test_linking_keeps_circle_memberships_of_both(app: App, bot: MemoryAda
         ):
             assert circle.id is not None
             session.add(CircleMembership(circle_id=circle.id, member_id=member_id, joined_at=now))
-    circle_ids = [c.id for c in circles]
+    circle_ids = [c.id or 0 for c in circles]
     code = _code((await bot.say("eli", "!link")).text)
     assert not (await matrix.say("@eli:x.org", f"!link {code}")).is_error
     with app.database.session() as session:

@@ -44,7 +44,7 @@ def upgrade() -> None:
     sa.Column('description', sa.Text(), server_default='', nullable=False),
     sa.Column('venue_id', sa.Integer(), nullable=True),
     sa.Column('online_link', sa.String(length=300), server_default='', nullable=False),
-    sa.Column('local_start', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('local_start', sa.DateTime(), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('first_start', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('duration_minutes', sa.Integer(), nullable=False),
