@@ -109,11 +109,13 @@ class ConsoleAdapter:
                 break
             await self.handle_line(line)
 
-    async def send_direct(self, platform_user_id: str, reply: Reply) -> bool:
+    async def send_direct(
+        self, platform_user_id: str, reply: Reply, key: str | None = None
+    ) -> bool:
         heading = "🔔" if platform_user_id == self.user_id else f"🔔 → {platform_user_id}"
         self._show(reply, heading)
         return True
 
-    async def send_to_place(self, place_id: str, reply: Reply) -> bool:
+    async def send_to_place(self, place_id: str, reply: Reply, key: str | None = None) -> bool:
         self._show(reply, f"📣 [{place_id}]")
         return True

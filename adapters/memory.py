@@ -23,6 +23,7 @@ class MemoryAdapter:
         self.replies: list[tuple[str, Reply]] = []
         self.inbox: defaultdict[str, list[Reply]] = defaultdict(list)
         self.places: defaultdict[str, list[Reply]] = defaultdict(list)
+        self.delivered_keys: set[str] = set()
         app.notifier.register(self)
 
     async def say(
@@ -43,12 +44,25 @@ class MemoryAdapter:
         self.replies.append((user, reply))
         return reply
 
-    async def send_direct(self, platform_user_id: str, reply: Reply) -> bool:
-        self.inbox[platform_user_id].append(reply)
+    def _first_time(self, key: str | None) -> bool:
+        """Like a platform's transaction id: a key already delivered is dropped."""
+        if key is None:
+            return True
+        if key in self.delivered_keys:
+            return False
+        self.delivered_keys.add(key)
         return True
 
-    async def send_to_place(self, place_id: str, reply: Reply) -> bool:
-        self.places[place_id].append(reply)
+    async def send_direct(
+        self, platform_user_id: str, reply: Reply, key: str | None = None
+    ) -> bool:
+        if self._first_time(key):
+            self.inbox[platform_user_id].append(reply)
+        return True
+
+    async def send_to_place(self, place_id: str, reply: Reply, key: str | None = None) -> bool:
+        if self._first_time(key):
+            self.places[place_id].append(reply)
         return True
 
     async def run(self) -> None:

@@ -18,6 +18,7 @@ from commands import ALL
 from scheduler.service import SchedulerService
 from storage.circles import Circle, circle_by_key
 from storage.db import Database
+from storage.meetups import Venue, venue_by_key
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class App:
             settings, self.database, self.catalogues, self.clock, self.notifier
         )
         self.scheduler = SchedulerService(self.services)
+        self.dispatcher.listeners["reminders"] = self.scheduler.reminders.poke
 
     def prepare_database(self) -> None:
         """SQLite is brought up to date by itself; PostgreSQL must be upgraded on purpose.
@@ -85,6 +87,9 @@ class App:
                             created_at=self.clock.now(),
                         )
                     )
+            for place in self.settings.venues:
+                if venue_by_key(session, place.key) is None:
+                    session.add(Venue(**place.model_dump(), created_at=self.clock.now()))
 
     async def run(self, adapters: Sequence[Adapter]) -> None:
         self.prepare_database()

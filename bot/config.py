@@ -56,6 +56,18 @@ class CircleSeed(_Section):
     description: Annotated[str, Field(max_length=1000)] = ""
 
 
+class VenueSeed(_Section):
+    """A venue created at start-up when it does not exist yet."""
+
+    key: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    address: Annotated[str, Field(max_length=200)] = ""
+    city: Annotated[str, Field(max_length=80)] = ""
+    capacity: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    accessibility: Annotated[str, Field(max_length=1000)] = ""
+    online_link: Annotated[str, Field(max_length=300)] = ""
+
+
 class StorageSettings(_Section):
     url: Annotated[str, Field(min_length=1)] = "sqlite:///samen.db"
     echo_sql: bool = False
@@ -106,6 +118,14 @@ class Settings(_Section):
     post_validity_days: Annotated[int, Field(ge=1, le=365)] = 30
     expiry_warning_days: Annotated[int, Field(ge=1, le=30)] = 3
     digest_interval_minutes: Annotated[int, Field(ge=5, le=1440)] = 60
+    default_reminders: Annotated[
+        str, Field(pattern=r"^\s*\d+\s*[mhdw](\s*,\s*\d+\s*[mhdw])*\s*$")
+    ] = "1d,1h"
+    reminder_grace_minutes: Annotated[int, Field(ge=0, le=10080)] = 120
+    reminder_group_threshold: Annotated[int, Field(ge=2, le=1000)] = 5
+    waitlist_offer_hours: Annotated[int, Field(ge=1, le=168)] = 12
+    formats: tuple[Term, ...] = ()
+    venues: tuple[VenueSeed, ...] = ()
     source: str = Field(default="<defaults>", exclude=True)
 
     @field_validator("timezone")
@@ -117,11 +137,11 @@ class Settings(_Section):
             raise ValueError(f"an IANA time zone such as Europe/Brussels, not {value!r}") from exc
         return value
 
-    @field_validator("sectors", "regions", "circles")
+    @field_validator("sectors", "regions", "circles", "formats", "venues")
     @classmethod
     def _unique_keys(
-        cls, terms: tuple[Term, ...] | tuple[CircleSeed, ...]
-    ) -> tuple[Term, ...] | tuple[CircleSeed, ...]:
+        cls, terms: tuple[Term, ...] | tuple[CircleSeed, ...] | tuple[VenueSeed, ...]
+    ) -> tuple[Term, ...] | tuple[CircleSeed, ...] | tuple[VenueSeed, ...]:
         seen: set[str] = set()
         for term in terms:
             if term.key in seen:

@@ -33,6 +33,7 @@ class Context:
     place: str | None = None
     is_direct: bool = False
     outbox: list[Notification] = field(default_factory=list)
+    changed: set[str] = field(default_factory=set)  # topics to tell listeners after commit
 
     @property
     def actor_id(self) -> int:

@@ -10,7 +10,7 @@ transaction is rolled back, so a failed command writes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +66,7 @@ class Dispatcher:
         self.clock = clock
         self.notifier = notifier
         self.seen = SeenTracker()
+        self.listeners: dict[str, Callable[[], None]] = {}
 
     def _find(self, invocation: Invocation) -> tuple[CommandSpec, list[Token] | None]:
         """The command said, and the tokens after its name (None for a structured call)."""
@@ -153,6 +154,7 @@ class Dispatcher:
         )
         session = self.database.open_session()
         outbox = []
+        changed: set[str] = set()
         try:
             member, account = resolve_actor(
                 session,
@@ -183,6 +185,7 @@ class Dispatcher:
             reply = await spec.handler(ctx, **arguments)
             session.commit()
             outbox = ctx.outbox
+            changed = ctx.changed
             self.seen.seen(account, self.clock.now())
         except UserError as error:
             session.rollback()
@@ -200,6 +203,13 @@ class Dispatcher:
             reply = self._apology(t)
         finally:
             session.close()
+        for topic in changed:
+            listener = self.listeners.get(topic)
+            if listener is not None:
+                try:
+                    listener()
+                except Exception:
+                    log.exception("listener of %s failed", topic)
         if self.seen.due(self.clock.now()):
             self.flush_seen()
         for notification in outbox:

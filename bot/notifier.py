@@ -38,6 +38,7 @@ Target = MemberTarget | PlaceTarget
 class Notification:
     target: Target
     reply: Reply
+    key: str | None = None  # an idempotency key: the same key is delivered at most once
 
 
 class Notifier(Protocol):
@@ -51,9 +52,11 @@ class PlatformSender(Protocol):
 
     platform: str
 
-    async def send_direct(self, platform_user_id: str, reply: Reply) -> bool: ...
+    async def send_direct(
+        self, platform_user_id: str, reply: Reply, key: str | None = None
+    ) -> bool: ...
 
-    async def send_to_place(self, place_id: str, reply: Reply) -> bool: ...
+    async def send_to_place(self, place_id: str, reply: Reply, key: str | None = None) -> bool: ...
 
 
 class NotifierHub:
@@ -75,21 +78,23 @@ class NotifierHub:
         if isinstance(target, PlaceTarget):
             sender = self._senders.get(target.platform)
             delivered = bool(sender) and await sender.send_to_place(  # type: ignore[union-attr]
-                target.place_id, notification.reply
+                target.place_id, notification.reply, notification.key
             )
         else:
-            delivered = await self._deliver_to_member(target.member_id, notification.reply)
+            delivered = await self._deliver_to_member(
+                target.member_id, notification.reply, notification.key
+            )
         if not delivered:
             log.info("notification for %s could not be delivered", target)
             if self.undelivered:
                 self.undelivered(notification)
         return delivered
 
-    async def _deliver_to_member(self, member_id: int, reply: Reply) -> bool:
+    async def _deliver_to_member(self, member_id: int, reply: Reply, key: str | None) -> bool:
         with self._database.session() as session:
             accounts = accounts_of(session, member_id)
         for account in accounts:  # most recently seen first
             sender = self._senders.get(account.platform)
-            if sender and await sender.send_direct(account.platform_user_id, reply):
+            if sender and await sender.send_direct(account.platform_user_id, reply, key):
                 return True
         return False

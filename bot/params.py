@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -16,7 +16,7 @@ from bot.config import SUPPORTED_LOCALES, Term
 from bot.errors import UserError
 from bot.i18n import N_, LazyText
 from bot.text import closest, fold
-from bot.timeparse import parse_day
+from bot.timeparse import parse_day, parse_moment
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -300,3 +300,39 @@ class Day(ParamType):
         if day < today and not self.allow_past:
             raise UserError(N_("{day} is in the past."), day=ctx.t.date(day))
         return day
+
+
+@dataclass(frozen=True)
+class When(ParamType):
+    """A moment as people type it: "maandag 8:30", "lundi prochain 8h30", "2027-01-11 08:30"."""
+
+    async def convert(self, ctx: Context, raw: str) -> datetime:
+        moment = parse_moment(raw, ctx.now(), ctx.settings.zone)
+        if moment is None:
+            raise UserError(
+                N_(
+                    "I don't understand “{value}”. Try “next monday 8:30”, “lundi 8h30” or "
+                    "“2027-01-11 08:30”."
+                ),
+                value=raw,
+            )
+        if moment <= ctx.now():
+            raise UserError(N_("{moment} is in the past."), moment=ctx.t.datetime(moment, "short"))
+        return moment
+
+
+_DURATION = re.compile(r"^(?:(\d{1,3})\s*[hu])?\s*(\d{1,4})?\s*(?:m|min|minutes?)?$")
+
+
+@dataclass(frozen=True)
+class Duration(ParamType):
+    """A length of time: "90", "90m", "1h30", "2h", "1u30"."""
+
+    async def convert(self, ctx: Context, raw: str) -> int:
+        match = _DURATION.match(fold(raw).replace(" ", ""))
+        minutes = None
+        if match and (match.group(1) or match.group(2)):
+            minutes = int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+        if not minutes or not 5 <= minutes <= 24 * 60:
+            raise UserError(N_("Give a duration such as 90m, 1h30 or 2h (at most 24h)."))
+        return minutes

@@ -1,7 +1,7 @@
 """Platform-neutral command modules, one per domain."""
 
 from bot.spec import CommandSet
-from commands import board, circles, help, link, profile, projects
+from commands import board, circles, help, link, meetups, profile, projects, venues
 
 ALL: tuple[CommandSet, ...] = (
     help.commands,
@@ -10,4 +10,6 @@ ALL: tuple[CommandSet, ...] = (
     circles.commands,
     board.commands,
     projects.commands,
+    venues.commands,
+    meetups.commands,
 )

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from bot.context import Context
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import N_, Translator
-from bot.params import Integer, MemberRef, OneOf, Text
+from bot.params import Flag, Integer, MemberRef, OneOf, Text
 from bot.reply import Action, ActionStyle, Field, Reply, Visibility
 from bot.spec import CommandSet, Opt, Role
 from bot.text import shorten
@@ -248,9 +248,10 @@ async def create(
 
 @commands.command(
     "circle edit",
-    help=N_("Change a circle's name, kind or description (admins)"),
-    role=Role.ADMIN,
-    examples=('circle edit gent description="Gent and around"',),
+    help=N_("Change a circle's name, description or settings (animators)"),
+    role=Role.ANIMATOR,
+    scope="circle",
+    examples=('circle edit gent description="Gent and around"', "circle edit gent open=yes"),
 )
 async def edit(
     ctx: Context,
@@ -261,9 +262,14 @@ async def edit(
     description: Annotated[
         str | None, Opt(Text(1000, long=True), N_("What the circle is about"))
     ] = None,
+    open_: Annotated[
+        bool | None, Opt(Flag(), N_("May every member schedule meetups?"), name="open")
+    ] = None,
 ) -> Reply:
-    if name is None and kind is None and description is None:
+    if name is None and kind is None and description is None and open_ is None:
         raise UserError(N_("Tell me what to change, for example name=…"), show_usage=True)
+    if open_ is not None:
+        circle.members_schedule = open_
     circle.name = name if name is not None else circle.name
     circle.kind = kind if kind is not None else circle.kind
     circle.description = description if description is not None else circle.description

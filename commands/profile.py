@@ -8,10 +8,11 @@ from bot.config import Term
 from bot.context import Context
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import N_, Translator
-from bot.params import Integer, Languages, MemberRef, OneOf, Text, TextList, Vocabulary
+from bot.params import Flag, Integer, Languages, MemberRef, OneOf, Text, TextList, Vocabulary
 from bot.reply import Field, Reply
 from bot.spec import CommandSet, Opt
 from bot.text import fold, shorten
+from scheduler.reminders import format_offset, parse_offsets
 from storage import profiles
 from storage.identity import Member
 from storage.profiles import ProfileDetails
@@ -35,6 +36,7 @@ CLEARABLE = {
     "languages": N_("languages"),
     "bio": N_("bio"),
     "locale": N_("language of the bot"),
+    "reminders": N_("reminders"),
 }
 
 
@@ -99,6 +101,8 @@ def profile_fields(
             )
         )
         fields.append(Field(t(N_("Platforms")), ", ".join(sorted(details.platforms)), inline=True))
+        if member.reminder_offsets:
+            fields.append(Field(t(N_("Reminders")), member.reminder_offsets, inline=True))
     return tuple(fields)
 
 
@@ -157,6 +161,12 @@ async def set_profile(
     visibility: Annotated[
         str | None, Opt(OneOf(VISIBILITY), N_("Who may see your profile"))
     ] = None,
+    reminders: Annotated[
+        str | None, Opt(Text(40), N_("Your meetup reminders before the start: 1d,2h"))
+    ] = None,
+    remind_maybe: Annotated[
+        bool | None, Opt(Flag(), N_("Remind you also when you said maybe?"))
+    ] = None,
     member: Annotated[
         Member | None, Opt(MemberRef(), N_("Whose profile (admins only; default: yours)"))
     ] = None,
@@ -172,6 +182,8 @@ async def set_profile(
         "bio": bio,
         "locale": locale,
         "visibility": visibility,
+        "reminders": reminders,
+        "remind_maybe": remind_maybe,
     }
     if all(value is None for value in given.values()):
         raise UserError(N_("Tell me what to change, for example region=Gent."), show_usage=True)
@@ -187,6 +199,15 @@ async def set_profile(
             ctx.t = ctx.catalogues.translator(locale, ctx.settings.default_locale)
     if visibility is not None:
         member.visibility = visibility
+    if reminders is not None:
+        try:
+            member.reminder_offsets = ",".join(format_offset(m) for m in parse_offsets(reminders))
+        except ValueError:
+            raise UserError(
+                N_("Reminders look like 1d,2h or 30m (at most 7 days before, 5 reminders).")
+            ) from None
+    if remind_maybe is not None:
+        member.remind_maybe = remind_maybe
     ctx.session.add(member)
     if sectors is not None:
         profiles.replace_sectors(ctx.session, member.id, (t.key for t in sectors))
@@ -232,6 +253,8 @@ async def clear(
         member.bio = ""
     elif part == "locale":
         member.locale = None
+    elif part == "reminders":
+        member.reminder_offsets = ""
     elif part == "sectors":
         profiles.replace_sectors(ctx.session, member.id, ())
     elif part == "skills":

@@ -14,6 +14,7 @@ from bot.params import Choice, OptionKind, ParamType
 from bot.text import closest, fold, shorten
 from storage.board import Post
 from storage.circles import Circle
+from storage.meetups import Meetup, Venue
 from storage.projects import Project
 
 if TYPE_CHECKING:
@@ -125,3 +126,60 @@ class ProjectRef(ParamType):
         if project is None:
             raise NotFound(N_("There is no project {number}."), number=raw)
         return project
+
+
+@dataclass(frozen=True)
+class VenueRef(ParamType):
+    """A venue by its key (``kop``), its name or its number."""
+
+    @property
+    def has_autocomplete(self) -> bool:
+        return True
+
+    async def autocomplete(self, ctx: Context, partial: str) -> list[Choice]:
+        wanted = fold(partial)
+        venues = ctx.session.exec(select(Venue).order_by(col(Venue.name)))
+        return [
+            Choice(v.key, shorten(f"{v.name} ({v.city})" if v.city else v.name, 100))
+            for v in venues
+            if not wanted or wanted in fold(v.name) or wanted in v.key
+        ][:25]
+
+    async def convert(self, ctx: Context, raw: str) -> Venue:
+        wanted = fold(raw)
+        number = _number(raw)
+        venues = list(ctx.session.exec(select(Venue)))
+        for venue in venues:
+            if wanted in (venue.key, fold(venue.name)) or venue.id == number:
+                return venue
+        guesses = closest(raw, [v.key for v in venues] + [v.name for v in venues])
+        if guesses:
+            raise NotFound(
+                N_("There is no venue “{name}”. Did you mean {guess}?"),
+                name=raw,
+                guess=" / ".join(guesses),
+            )
+        raise NotFound(N_("There is no venue “{name}”. See !venue list."), name=raw)
+
+
+@dataclass(frozen=True)
+class MeetupRef(ParamType):
+    """A meetup by its number."""
+
+    @property
+    def has_autocomplete(self) -> bool:
+        return True
+
+    async def autocomplete(self, ctx: Context, partial: str) -> list[Choice]:
+        statement = select(Meetup).where(Meetup.status == "active")
+        if partial.strip():
+            statement = statement.where(col(Meetup.title).ilike(f"%{partial.strip()}%"))
+        meetups = ctx.session.exec(statement.order_by(col(Meetup.id).desc()).limit(25))
+        return [Choice(str(m.id), shorten(f"#{m.id} {m.title}", 100)) for m in meetups]
+
+    async def convert(self, ctx: Context, raw: str) -> Meetup:
+        number = _number(raw)
+        meetup = ctx.session.get(Meetup, number) if number is not None else None
+        if meetup is None:
+            raise NotFound(N_("There is no meetup {number}."), number=raw)
+        return meetup

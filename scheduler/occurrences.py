@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
+from bot.i18n import N_, Translator
 from storage.meetups import Meetup, OccurrenceChange, occurrence_key
 
 MAX_EXPANSION = 5000
@@ -109,3 +110,14 @@ def find_occurrence(
                 bool(change and change.cancelled),
             )
     return None
+
+
+def describe(t: Translator, occurrence: Occurrence) -> str:
+    """ "Monday 11 January 2027 08:30", with "cancelled" or "moved" when so."""
+    local = occurrence.start.astimezone(t.zone)
+    line = f"{t.date(local.date(), 'full')} {local:%H:%M}"
+    if occurrence.cancelled:
+        line += f" · {t(N_('cancelled'))}"
+    elif occurrence.moved:
+        line += f" · {t(N_('moved'))}"
+    return line

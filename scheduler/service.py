@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services import Services
-from scheduler import board_jobs
+from scheduler import board_jobs, waitlist
+from scheduler.reminders import ReminderService, plan_due_meetups
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +26,16 @@ class Periodic:
     minutes: float
 
 
+async def plan_reminders(services: Services) -> int:
+    return plan_due_meetups(services)
+
+
 DEFAULT_JOBS = (
     Periodic("board-expiry-warning", board_jobs.warn_before_expiry, 15),
     Periodic("board-expiry", board_jobs.expire_posts, 15),
     Periodic("board-digest", board_jobs.send_digests, 5),
+    Periodic("reminder-planning", plan_reminders, 60),
+    Periodic("waitlist-offers", waitlist.expire_offers, 5),
 )
 
 
@@ -37,6 +44,7 @@ class SchedulerService:
         self.services = services
         self.jobs = jobs
         self.scheduler: AsyncIOScheduler | None = None
+        self.reminders = ReminderService(services)
 
     async def _run(self, periodic: Periodic) -> None:
         try:
@@ -62,6 +70,7 @@ class SchedulerService:
                 misfire_grace_time=int(periodic.minutes * 60),
             )
         self.scheduler.start()
+        self.reminders.attach(self.scheduler)
 
     def job_ids(self) -> list[str]:
         return [job.id for job in self.scheduler.get_jobs()] if self.scheduler else []
@@ -70,3 +79,4 @@ class SchedulerService:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         self.scheduler = None
+        self.reminders.scheduler = None

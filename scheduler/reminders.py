@@ -1,0 +1,358 @@
+"""Reminder pings: planned as rows of an outbox, sent on time, never twice, never lost.
+
+Planning: for each occurrence within the horizon, every member going (and, if they chose so,
+maybe) gets one row per reminder offset (their own default, else the meetup's, else bot.toml's).
+A change of RSVP, meetup or occurrence re-plans that meetup in the same transaction.
+
+Sending: the service wakes at the next due time (an APScheduler date job), claims the due rows
+(``pending`` → ``sending``) and commits, sends each through the Notifier with an idempotency
+key (``reminder:<id>``), then marks it ``sent``. At start-up, rows caught in ``sending`` by a
+crash go back to ``pending`` and are sent again with the same key, which the platforms (Matrix
+transaction ids, Discord nonces, the in-memory adapter) use to drop a duplicate; rows older than
+the grace window are marked ``missed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, col, select
+
+from bot.i18n import N_, Translator
+from bot.notifier import MemberTarget, Notification, PlaceTarget
+from bot.reply import Action, ActionStyle, Reply
+from bot.services import Services
+from scheduler.occurrences import Occurrence, occurrences
+from storage import meetups as store
+from storage.circles import Circle, places_of
+from storage.identity import Member
+from storage.meetups import GOING, MAYBE, SERIES, Meetup, Reminder, Rsvp, Venue
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+log = logging.getLogger(__name__)
+
+WAKE_JOB = "reminder-wake"
+PLAN_HORIZON = timedelta(days=8)
+BATCH = 500
+_OFFSET = re.compile(r"^(\d{1,4})\s*(m|min|h|u|d|j|w)$")
+_UNIT_MINUTES = {"m": 1, "min": 1, "h": 60, "u": 60, "d": 1440, "j": 1440, "w": 10080}
+
+
+def parse_offsets(text: str) -> list[int]:
+    """``"1d,2h"`` → ``[1440, 120]`` (minutes before the start). Raises ValueError."""
+    offsets: list[int] = []
+    for part in re.split(r"[,;\s]+", text.strip().lower()):
+        if not part:
+            continue
+        match = _OFFSET.match(part)
+        if not match:
+            raise ValueError(part)
+        minutes = int(match.group(1)) * _UNIT_MINUTES[match.group(2)]
+        if not 1 <= minutes <= 7 * 1440:
+            raise ValueError(part)
+        offsets.append(minutes)
+    if not offsets or len(offsets) > 5:
+        raise ValueError(text)
+    return sorted(set(offsets), reverse=True)
+
+
+def format_offset(minutes: int) -> str:
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440}d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}h"
+    return f"{minutes}m"
+
+
+def offsets_for(member: Member, meetup: Meetup, default: str) -> list[int]:
+    for text in (member.reminder_offsets, meetup.reminders, default):
+        if text:
+            try:
+                return parse_offsets(text)
+            except ValueError:
+                log.warning("ignoring bad reminder offsets %r", text)
+    return [1440, 60]
+
+
+# -- who is going -------------------------------------------------------------------------------
+
+
+def effective_status(rsvps: Iterable[Rsvp], occurrence_key: str) -> dict[int, Rsvp]:
+    """Each member's answer for one occurrence: their answer for it, else for the series."""
+    found: dict[int, Rsvp] = {}
+    for rsvp in rsvps:
+        if rsvp.occurrence == SERIES:
+            found.setdefault(rsvp.member_id, rsvp)
+    for rsvp in rsvps:
+        if rsvp.occurrence == occurrence_key:
+            found[rsvp.member_id] = rsvp
+    return found
+
+
+def plan(
+    session: Session,
+    meetup: Meetup,
+    now: datetime,
+    default_offsets: str,
+    horizon: timedelta = PLAN_HORIZON,
+) -> int:
+    """Make the pending reminders of a meetup match its occurrences and RSVPs; returns the
+    number of rows added. Rows that no longer fit are cancelled."""
+    assert meetup.id is not None
+    wanted: dict[tuple[str, int, int], tuple[datetime, datetime]] = {}
+    if meetup.status == "active":
+        rsvps = store.rsvps_of(session, meetup.id)
+        members = {
+            m.id: m
+            for m in session.exec(
+                select(Member).where(col(Member.id).in_({r.member_id for r in rsvps}))
+            )
+        }
+        changes = store.changes_of(session, meetup.id)
+        for occurrence in occurrences(meetup, changes, now, now + horizon):
+            for member_id, rsvp in effective_status(rsvps, occurrence.key).items():
+                member = members.get(member_id)
+                if member is None:
+                    continue
+                if rsvp.status != GOING and not (rsvp.status == MAYBE and member.remind_maybe):
+                    continue
+                for offset in offsets_for(member, meetup, default_offsets):
+                    due = occurrence.start - timedelta(minutes=offset)
+                    if due > now:
+                        wanted[(occurrence.key, member_id, offset)] = (due, occurrence.start)
+    added = 0
+    existing = {
+        (r.occurrence, r.member_id, r.offset_minutes): r
+        for r in store.pending_reminders(session, meetup.id)
+    }
+    for key, reminder in existing.items():
+        if key not in wanted:
+            reminder.state = store.CANCELLED
+            session.add(reminder)
+        elif (reminder.due_at, reminder.starts_at) != wanted[key]:
+            reminder.due_at, reminder.starts_at = wanted[key]
+            session.add(reminder)
+    done = set(
+        session.exec(
+            select(Reminder.occurrence, Reminder.member_id, Reminder.offset_minutes).where(
+                Reminder.meetup_id == meetup.id, col(Reminder.state) != store.CANCELLED
+            )
+        ).all()
+    )
+    for key, (due, starts) in wanted.items():
+        if key in existing or key in done:
+            continue
+        session.add(
+            Reminder(
+                meetup_id=meetup.id,
+                occurrence=key[0],
+                member_id=key[1],
+                offset_minutes=key[2],
+                due_at=due,
+                starts_at=starts,
+            )
+        )
+        added += 1
+    meetup.planned_until = now + horizon
+    session.add(meetup)
+    return added
+
+
+def plan_due_meetups(services: Services, limit: int = 200) -> int:
+    """Extend the plan of meetups whose planned horizon runs out within a day."""
+    now = services.clock.now()
+    added = 0
+    with services.database.session() as session:
+        statement = (
+            select(Meetup)
+            .where(
+                Meetup.status == "active",
+                (col(Meetup.planned_until).is_(None))
+                | (col(Meetup.planned_until) < now + PLAN_HORIZON - timedelta(days=1)),
+            )
+            .limit(limit)
+        )
+        for meetup in session.exec(statement):
+            added += plan(session, meetup, now, services.settings.default_reminders)
+    return added
+
+
+# -- sending ------------------------------------------------------------------------------------
+
+
+def _when(t: Translator, minutes: int) -> str:
+    if minutes >= 1440 and minutes % 1440 == 0:
+        return t.plural("in {count} day", "in {count} days", minutes // 1440)
+    if minutes >= 60 and minutes % 60 == 0:
+        return t.plural("in {count} hour", "in {count} hours", minutes // 60)
+    return t.plural("in {count} minute", "in {count} minutes", minutes)
+
+
+def reminder_reply(
+    t: Translator,
+    meetup: Meetup,
+    venue: Venue | None,
+    reminder: Reminder,
+    mentions: tuple[int, ...] = (),
+) -> Reply:
+    where = venue.name if venue else (meetup.online_link or "—")
+    text = t(
+        N_("{title} starts {when}: {start}, {place}."),
+        title=f"**{meetup.title}**",
+        when=_when(t, reminder.offset_minutes),
+        start=t.datetime(reminder.starts_at, "short"),
+        place=where,
+    )
+    return Reply(
+        title=t(N_("Reminder: {title}"), title=meetup.title),
+        text=text,
+        mentions=mentions,
+        actions=(
+            Action(
+                t(N_("Not coming after all")),
+                f"meetup rsvp {meetup.id} no {reminder.occurrence}",
+                ActionStyle.DANGER,
+                "❌",
+            ),
+        ),
+    )
+
+
+class ReminderService:
+    def __init__(self, services: Services):
+        self.services = services
+        self.scheduler: AsyncIOScheduler | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def grace(self) -> timedelta:
+        return timedelta(minutes=self.services.settings.reminder_grace_minutes)
+
+    def attach(self, scheduler: AsyncIOScheduler) -> None:
+        """Recover after a stop, then wake at the next due time (now, if some are due)."""
+        self.scheduler = scheduler
+        now = self.services.clock.now()
+        with self.services.database.session() as session:
+            resumed, missed = store.recover_interrupted(session, now, now - self.grace)
+        if resumed or missed:
+            log.info("reminders: %s resumed after an interruption, %s missed", resumed, missed)
+        self.poke()
+
+    def poke(self) -> None:
+        """Reschedule the wake-up at the earliest pending reminder."""
+        if self.scheduler is None:
+            return
+        with self.services.database.session() as session:
+            due = store.next_due(session)
+        if due is None:
+            if self.scheduler.get_job(WAKE_JOB):
+                self.scheduler.remove_job(WAKE_JOB)
+            return
+        # the clock may be a test clock: wake after the same delay in real time
+        delay = max((due - self.services.clock.now()).total_seconds(), 0.0)
+        run_at = datetime.now(UTC) + timedelta(seconds=delay)
+        self.scheduler.add_job(
+            self.wake,
+            "date",
+            run_date=run_at,
+            id=WAKE_JOB,
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+    async def wake(self) -> int:
+        sent = 0
+        async with self._lock:
+            while True:
+                batch = await self.send_due()
+                sent += batch
+                if batch < BATCH:
+                    break
+        self.poke()
+        return sent
+
+    async def send_due(self) -> int:
+        """Claim the due reminders, send them, mark them; returns how many were sent."""
+        services = self.services
+        now = services.clock.now()
+        with services.database.session() as session:
+            claimed = store.claim_due(session, now, BATCH)
+            if not claimed:
+                return 0
+            too_old = [r for r in claimed if r.due_at < now - self.grace]
+            fresh = [r for r in claimed if r.due_at >= now - self.grace]
+            store.finish(session, [r.id for r in too_old if r.id], store.MISSED, now)
+            plans = self._prepare(session, fresh)
+        sent: list[int] = []
+        failed: list[int] = []
+        for notification, ids in plans:
+            try:
+                ok = await services.notifier.deliver(notification)
+            except Exception:
+                log.exception("reminder delivery failed for %s", notification.target)
+                ok = False
+            (sent if ok else failed).extend(ids)
+        with services.database.session() as session:
+            store.finish(session, sent, store.SENT, services.clock.now())
+            store.finish(session, failed, store.MISSED, services.clock.now())
+        return len(sent)
+
+    def _prepare(
+        self, session: Session, reminders: list[Reminder]
+    ) -> list[tuple[Notification, list[int]]]:
+        """One notification per reminder, or one per place when many are due together."""
+        settings = self.services.settings
+        groups: dict[tuple[int, str, int], list[Reminder]] = defaultdict(list)
+        for reminder in reminders:
+            groups[(reminder.meetup_id, reminder.occurrence, reminder.offset_minutes)].append(
+                reminder
+            )
+        plans: list[tuple[Notification, list[int]]] = []
+        for (meetup_id, _occurrence, _offset), group in groups.items():
+            meetup = session.get(Meetup, meetup_id)
+            if meetup is None:
+                continue
+            venue = session.get(Venue, meetup.venue_id) if meetup.venue_id else None
+            circle = session.get(Circle, meetup.circle_id) if meetup.circle_id else None
+            places = places_of(session, circle.id) if circle and circle.id else []
+            if places and len(group) >= settings.reminder_group_threshold:
+                t = self.services.translator_for(None)
+                mentions = tuple(r.member_id for r in group)
+                for place in places:
+                    plans.append(
+                        (
+                            Notification(
+                                PlaceTarget(place.platform, place.place_id),
+                                reminder_reply(t, meetup, venue, group[0], mentions),
+                                key=f"reminder-group:{group[0].id}:{place.id}",
+                            ),
+                            [r.id for r in group if r.id],
+                        )
+                    )
+                continue
+            for reminder in group:
+                member = session.get(Member, reminder.member_id)
+                t = self.services.translator_for(member)
+                plans.append(
+                    (
+                        Notification(
+                            MemberTarget(reminder.member_id),
+                            reminder_reply(t, meetup, venue, reminder),
+                            key=f"reminder:{reminder.id}",
+                        ),
+                        [reminder.id] if reminder.id else [],
+                    )
+                )
+        return plans
+
+
+def occurrence_label(t: Translator, occurrence: Occurrence) -> str:
+    return t.datetime(occurrence.start, "short")

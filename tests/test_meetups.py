@@ -1,0 +1,318 @@
+"""Meetups: scheduling as people type it, RSVP with capacity and waitlist, cancel and move,
+attendance, calendar export, and reminders (with a fake clock)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+import recurring_ical_events
+
+from adapters.memory import MemoryAdapter
+from bot.app import App
+from bot.clock import FakeClock
+from scheduler import waitlist
+from tests.helpers import snapshot
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+async def english(bot: MemoryAdapter, *users: str) -> None:
+    for user in users:
+        await bot.say(user, "!profile set locale=en")
+
+
+async def animator(bot: MemoryAdapter, user: str = "anim", circle: str = "brussels") -> None:
+    await english(bot, user, "admin")
+    await bot.say("admin", f"!circle animator add {circle} {user}")
+
+
+def meetup_number(title: str) -> int:
+    match = re.search(r"#(\d+)", title)
+    assert match, title
+    return int(match.group(1))
+
+
+async def test_werkontbijt_waitlist_and_reminders(
+    app: App, bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    """The acceptance scenario: every Monday 08:30 at the KOP, capacity 2; three say going,
+    the third waits; one cancels, the waiting one is offered the place and accepts; reminders
+    1 day and 1 hour before reach those going, not the one who said no."""
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))  # Monday 10:00 in Brussels
+    await animator(bot)
+    await english(bot, "an", "bo", "cas", "dee")
+    created = await bot.say(
+        "anim",
+        '!meetup create Werkontbijt circle=brussels start="maandag 8:30" '
+        'every="elke maandag" venue=kop capacity=2 format=work-breakfast',
+    )
+    assert not created.is_error, created.text
+    number = meetup_number(created.title)
+    dates = {f.name: f.value for f in created.fields}["Next dates"]
+    assert "Monday, January 11, 2027 08:30" in dates
+    assert "Monday, January 18, 2027 08:30" in dates
+    assert "Work breakfast at De KOP, Brussel" in created.text
+
+    assert "going" in (await bot.say("an", f"!meetup rsvp {number} going")).text
+    assert "going" in (await bot.say("bo", f"!meetup rsvp {number} going")).text
+    third = await bot.say("cas", f"!meetup rsvp {number} going")
+    assert "number 1 on the waitlist" in third.text
+    await bot.say("dee", f"!meetup rsvp {number} no")
+    shown = await bot.say("dee", f"!meetup show {number}")
+    assert "2/2 going · 1 waiting" in {f.name: f.value for f in shown.fields}["Next dates"]
+
+    await bot.say("an", f"!meetup rsvp {number} no")
+    offer = bot.inbox["cas"][-1]
+    assert "A place is free for **Werkontbijt**" in offer.text
+    assert "12 hours" in offer.text
+    accept = next(a for a in offer.actions if "going" in a.invocation)
+    accepted = await bot.say("cas", "!" + accept.invocation)
+    assert "Noted: going" in accepted.text
+    attendees = await bot.say("anim", f"!meetup attendees {number}")
+    going = next(f for f in attendees.fields if f.name.startswith("going"))
+    assert "bo (#" in going.value and "cas (#" in going.value
+    assert "an (#" not in going.value
+
+    reminders = app.scheduler.reminders
+    clock.set(datetime(2027, 1, 10, 7, 29, tzinfo=UTC))
+    assert await reminders.send_due() == 0
+    clock.set(datetime(2027, 1, 10, 7, 31, tzinfo=UTC))  # a day before 08:30 Brussels
+    assert await reminders.send_due() == 2
+    assert await reminders.send_due() == 0
+    for user in ("bo", "cas"):
+        assert bot.inbox[user][-1].title == "Reminder: Werkontbijt"
+        assert "in 1 day" in bot.inbox[user][-1].text
+    clock.set(datetime(2027, 1, 11, 6, 31, tzinfo=UTC))
+    assert await reminders.send_due() == 2
+    assert "in 1 hour" in bot.inbox["bo"][-1].text
+    for user in ("an", "dee"):
+        assert not any(r.title.startswith("Reminder") for r in bot.inbox[user])
+
+
+async def test_an_offer_not_accepted_in_time_goes_to_the_next(
+    app: App, bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    await animator(bot)
+    await english(bot, "e1", "e2", "e3")
+    number = meetup_number(
+        (
+            await bot.say(
+                "anim",
+                '!meetup create Afterwork circle=brussels start="2027-01-15 18:00" capacity=1',
+            )
+        ).title
+    )
+    await bot.say("e1", f"!meetup rsvp {number} going")
+    await bot.say("e2", f"!meetup rsvp {number} going")
+    await bot.say("e3", f"!meetup rsvp {number} going")
+    await bot.say("e1", f"!meetup rsvp {number} maybe")
+    assert "A place is free" in bot.inbox["e2"][-1].text
+    clock.advance(timedelta(hours=11))
+    assert await waitlist.expire_offers(app.services) == 0
+    clock.advance(timedelta(hours=2))
+    assert await waitlist.expire_offers(app.services) == 1
+    assert "ran out" in bot.inbox["e2"][-1].text
+    assert "A place is free" in bot.inbox["e3"][-1].text
+    assert "Noted: going" in (await bot.say("e3", f"!meetup rsvp {number} going")).text
+
+
+async def test_typed_dates_and_repetitions_in_three_languages(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    cases = [
+        (
+            'start="lundi prochain 8h30" every="chaque lundi" count=3',
+            ["January 11, 2027 08:30", "January 18, 2027 08:30", "January 25, 2027 08:30"],
+        ),
+        (
+            'start="next monday 8:30" every="every 2 weeks"',
+            ["January 11, 2027 08:30", "January 25, 2027 08:30"],
+        ),
+        (
+            'start="2027-01-11 08:30" every="first tuesday of the month"',
+            ["February 2, 2027 08:30", "March 2, 2027 08:30", "April 6, 2027 08:30"],
+        ),
+        (
+            'start="donderdag 19u" every="elke donderdag" until=2027-01-21',
+            ["January 7, 2027 19:00", "January 14, 2027 19:00", "January 21, 2027 19:00"],
+        ),
+    ]
+    for options, expected in cases:
+        reply = await bot.say("anim", f"!meetup create Test circle=brussels {options}")
+        assert not reply.is_error, (options, reply.text)
+        dates = {f.name: f.value for f in reply.fields}["Next dates"]
+        for text in expected:
+            assert text in dates, (options, dates)
+        if "count=3" in options or "until=" in options:
+            assert dates.count("\n") == 2, dates
+
+
+async def test_bad_meetup_input_changes_nothing(bot: MemoryAdapter, clock: FakeClock) -> None:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    await english(bot, "nobody")
+    before = snapshot(bot.app)
+    cases = {
+        ("anim", '!meetup create X circle=brussels start="2026-12-01 10:00"'): "in the past",
+        ("anim", "!meetup create X circle=brussels start=soonish"): "don't understand",
+        (
+            "anim",
+            '!meetup create X circle=brussels start="maandag 9:00" every="sometimes"',
+        ): "repetition",
+        ("anim", '!meetup create X start="maandag 9:00"'): "which circle",
+        (
+            "anim",
+            '!meetup create X circle=brussels start="maandag 9:00" duration=forever',
+        ): "duration",
+        (
+            "anim",
+            '!meetup create X circle=brussels start="maandag 9:00" reminders=soon',
+        ): "Reminders look like",
+        (
+            "anim",
+            '!meetup create X circle=brussels start="maandag 9:00" online=ftp://x',
+        ): "https://",
+        ("nobody", '!meetup create X circle=brussels start="maandag 9:00"'): "Only the animators",
+        ("anim", "!meetup rsvp 99 going"): "no meetup 99",
+    }
+    for (user, line), expected in cases.items():
+        reply = await bot.say(user, line)
+        assert reply.is_error, line
+        assert expected in reply.text, (line, reply.text)
+    assert snapshot(bot.app) == before
+
+
+async def test_members_of_an_open_circle_may_schedule(bot: MemoryAdapter) -> None:
+    await animator(bot, "gent-anim", "gent")
+    await english(bot, "joe")
+    line = '!meetup create Picnic circle=gent start="2027-06-01 12:00" format=picnic'
+    assert (await bot.say("joe", line)).is_error
+    await bot.say("gent-anim", "!circle edit gent open=yes")
+    await bot.say("joe", "!circle join gent")
+    assert not (await bot.say("joe", line)).is_error
+
+
+async def test_cancel_and_move_one_date_tell_those_who_answered(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    await english(bot, "fan", "gus")
+    number = meetup_number(
+        (
+            await bot.say(
+                "anim",
+                '!meetup create Walk circle=brussels start="2027-01-09 10:00" '
+                'every="every saturday" format=forest-walk',
+            )
+        ).title
+    )
+    await bot.say("fan", f"!meetup rsvp {number} going")
+    await bot.say("gus", f"!meetup rsvp {number} no")
+    cancelled = await bot.say("anim", f"!meetup cancel {number} 2027-01-16")
+    assert not cancelled.is_error, cancelled.text
+    assert "1 told" in cancelled.text
+    assert "Cancelled: **Walk** on Saturday, January 16, 2027" in bot.inbox["fan"][-1].text
+    assert not bot.inbox["gus"]
+    moved = await bot.say("anim", f'!meetup move {number} 2027-01-23 "2027-01-24 11:00"')
+    assert not moved.is_error, moved.text
+    assert "moves to" in bot.inbox["fan"][-1].text
+    shown = await bot.say("fan", f"!meetup show {number}")
+    dates = {f.name: f.value for f in shown.fields}["Next dates"]
+    assert "January 16" not in dates
+    assert "Sunday, January 24, 2027 11:00 · moved" in dates
+    assert "January 23" not in dates
+    assert (await bot.say("fan", f"!meetup cancel {number} 2027-01-30")).is_error
+
+
+async def test_the_calendar_export_expands_to_what_meetup_show_lists(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    """Weekly 08:30 across the change to summer time, with a cancelled and a moved date."""
+    clock.set(datetime(2027, 3, 1, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    number = meetup_number(
+        (
+            await bot.say(
+                "anim",
+                '!meetup create Werkontbijt circle=brussels start="2027-03-15 08:30" '
+                'every="every monday" count=5 venue=kop',
+            )
+        ).title
+    )
+    await bot.say("anim", f"!meetup cancel {number} 2027-03-22")
+    await bot.say("anim", f'!meetup move {number} 2027-04-05 "2027-04-06 09:00"')
+    shown = await bot.say("anim", f"!meetup show {number}")
+    listed = {f.name: f.value for f in shown.fields}["Next dates"]
+    assert "Monday, March 29, 2027 08:30" in listed  # after the change to summer time
+    exported = await bot.say("anim", f"!meetup ics {number}")
+    calendar = icalendar.Calendar.from_ical(exported.attachments[0].content)
+    assert any(c.name == "VTIMEZONE" for c in calendar.walk())
+    events = recurring_ical_events.of(calendar).between(
+        datetime(2027, 3, 1, tzinfo=BRUSSELS), datetime(2027, 5, 1, tzinfo=BRUSSELS)
+    )
+    starts = sorted(e["DTSTART"].dt.astimezone(BRUSSELS) for e in events)
+    assert [s.strftime("%Y-%m-%d %H:%M") for s in starts] == [
+        "2027-03-15 08:30",
+        "2027-03-29 08:30",
+        "2027-04-06 09:00",
+        "2027-04-12 08:30",
+    ]
+    assert [s.utcoffset() for s in starts] == [timedelta(hours=1)] + [timedelta(hours=2)] * 3
+    for start in starts:
+        assert f"{start:%B} {start.day}, 2027 {start:%H:%M}" in listed
+    circle_calendar = await bot.say("anim", "!meetup ics circle=brussels")
+    assert circle_calendar.attachments[0].filename == "brussels.ics"
+
+
+async def test_checkin_records_attendance(bot: MemoryAdapter, clock: FakeClock) -> None:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    await english(bot, "hea", "ian")
+    number = meetup_number(
+        (
+            await bot.say(
+                "anim", '!meetup create Breakfast circle=brussels start="2027-01-05 08:30"'
+            )
+        ).title
+    )
+    early = await bot.say("hea", f"!meetup checkin {number}")
+    assert early.is_error
+    clock.set(datetime(2027, 1, 5, 7, 45, tzinfo=UTC))
+    assert not (await bot.say("hea", f"!meetup checkin {number}")).is_error
+    assert (await bot.say("ian", f"!meetup checkin {number} hea")).is_error
+    assert not (await bot.say("anim", f"!meetup checkin {number} ian")).is_error
+    attendees = await bot.say("anim", f"!meetup attendees {number} 2027-01-05")
+    going = next(f for f in attendees.fields if f.name.startswith("going"))
+    assert "hea (#" in going.value and "✓" in going.value
+
+
+@pytest.mark.parametrize(("offsets", "minutes"), [("1d,2h", [1440, 120]), ("30m", [30])])
+async def test_a_members_own_reminders_win(
+    app: App, bot: MemoryAdapter, clock: FakeClock, offsets: str, minutes: list[int]
+) -> None:
+    from sqlmodel import select
+
+    from storage.meetups import Reminder
+
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    await english(bot, "jan")
+    await bot.say("jan", f"!profile set reminders={offsets}")
+    number = meetup_number(
+        (
+            await bot.say(
+                "anim", '!meetup create Talk circle=brussels start="2027-01-08 18:00" reminders=3h'
+            )
+        ).title
+    )
+    await bot.say("jan", f"!meetup rsvp {number} going")
+    with app.database.session() as session:
+        rows = list(session.exec(select(Reminder).where(Reminder.state == "pending")))
+    assert sorted(r.offset_minutes for r in rows) == sorted(minutes)
