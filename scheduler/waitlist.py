@@ -126,8 +126,8 @@ async def expire_offers(services: Services) -> int:
                 Reply(
                     text=t(
                         N_(
-                            "The place for {title} ({when}) went to the next person on the waitlist: "
-                            "the time to accept it ran out."
+                            "The place for {title} ({when}) went to the next person on the "
+                            "waitlist: the time to accept it ran out."
                         ),
                         title=meetup.title,
                         when=label_of(session, meetup, offer.occurrence, t),

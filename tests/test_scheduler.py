@@ -22,6 +22,8 @@ async def test_the_service_starts_the_jobs_and_runs_them_at_once(
             "board-expiry-warning",
             "board-expiry",
             "board-digest",
+            "reminder-planning",
+            "waitlist-offers",
         }
         for _ in range(100):
             if any("expired" in r.text for r in bot.inbox["uma"]):
