@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -126,6 +126,7 @@ class OneOf(ParamType):
     """One of a fixed set of values, typed as its key or as its label in the reader's language."""
 
     options: Mapping[str, LazyText | str]
+    aliases: Mapping[str, str] = field(default_factory=dict)  # other words for a key
 
     def choices(self) -> tuple[Choice, ...]:
         return tuple(Choice(key, label) for key, label in self.options.items())
@@ -138,6 +139,8 @@ class OneOf(ParamType):
         for key, label in self.options.items():
             if wanted in (fold(key), fold(self._label(ctx, label))):
                 return key
+        if wanted in self.aliases:
+            return self.aliases[wanted]
         raise UserError(
             N_("“{value}” is not one of: {choices}."),
             value=raw,

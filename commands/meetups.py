@@ -43,7 +43,23 @@ commands = CommandSet()
 commands.group("meetup", help=N_("Meetups: breakfasts, afterworks, walks and more"))
 
 ANSWERS = {GOING: N_("going"), MAYBE: N_("maybe"), NO: N_("not going")}
+ANSWER_WORDS = {
+    "yes": GOING,
+    "ja": GOING,
+    "oui": GOING,
+    "kom": GOING,
+    "viens": GOING,
+    "present": GOING,
+    "misschien": MAYBE,
+    "peut-etre": MAYBE,
+    "peutetre": MAYBE,
+    "nee": NO,
+    "non": NO,
+    "niet": NO,
+    "absent": NO,
+}
 PERIODS = {"week": N_("this week"), "month": N_("this month")}
+PERIOD_WORDS = {"semaine": "week", "maand": "month", "mois": "month"}
 STATUS_LABEL = {
     GOING: N_("going"),
     MAYBE: N_("maybe"),
@@ -52,6 +68,8 @@ STATUS_LABEL = {
     OFFERED: N_("offered a place"),
 }
 SHOWN_OCCURRENCES = 5
+MAYBE_COUNT = N_("{count} maybe")
+CANCELLED = N_("cancelled")
 MeetupArg = Annotated[Meetup, Opt(MeetupRef(), N_("The meetup number"))]
 OccurrenceOpt = Annotated[str | None, Opt(Text(40), N_("One date of the series (default: all)"))]
 
@@ -310,7 +328,7 @@ async def show(ctx: Context, meetup: MeetupArg) -> Reply:
         lines.append(
             f"{index}. {when_line(t, occurrence)} · "
             + t(N_("{seats} going"), seats=seats)
-            + (f" · {t(N_('{count} maybe'), count=tally[MAYBE])}" if tally.get(MAYBE) else "")
+            + (" · " + t(MAYBE_COUNT, count=tally[MAYBE]) if tally.get(MAYBE) else "")
             + (f" · {extra}" if extra else "")
         )
     circle = ctx.session.get(Circle, meetup.circle_id) if meetup.circle_id else None
@@ -334,7 +352,7 @@ async def show(ctx: Context, meetup: MeetupArg) -> Reply:
     mine = effective_status(rsvps, SERIES).get(ctx.actor_id)
     if mine is not None:
         fields.append(Field(t(N_("You")), t(STATUS_LABEL[mine.status]), inline=True))
-    status = "" if meetup.status == "active" else f" ({t(N_('cancelled'))})"
+    status = "" if meetup.status == "active" else " (" + t(CANCELLED) + ")"
     return Reply(
         title=f"#{meetup.id} {meetup.title}{status}",
         text=meetup.description,
@@ -351,7 +369,7 @@ async def show(ctx: Context, meetup: MeetupArg) -> Reply:
 async def meetup_list(
     ctx: Context,
     circle: Annotated[Circle | None, Opt(CircleRef(), N_("Only this circle"))] = None,
-    period: Annotated[str, Opt(OneOf(PERIODS), N_("week or month"))] = "month",
+    period: Annotated[str, Opt(OneOf(PERIODS, PERIOD_WORDS), N_("week or month"))] = "month",
 ) -> Reply:
     now = ctx.now()
     end = now + (timedelta(days=7) if period == "week" else timedelta(days=31))
@@ -472,7 +490,7 @@ def answer_rsvp(
 async def rsvp(
     ctx: Context,
     meetup: MeetupArg,
-    answer: Annotated[str, Opt(OneOf(ANSWERS), N_("going, maybe or no"))],
+    answer: Annotated[str, Opt(OneOf(ANSWERS, ANSWER_WORDS), N_("going, maybe or no"))],
     occurrence: OccurrenceOpt = None,
 ) -> Reply:
     ensure_active(meetup)
@@ -570,8 +588,11 @@ def _tell_everyone(
             continue
         t = ctx.translator_for(member)
         when = when_line(t, occurrence) if occurrence else t(N_("every date"))
+        shown = {
+            k: t.datetime(v, "short") if isinstance(v, datetime) else v for k, v in params.items()
+        }
         ctx.notify_member(
-            member_id, Reply(text=t(message, title=f"**{meetup.title}**", when=when, **params))
+            member_id, Reply(text=t(message, title=f"**{meetup.title}**", when=when, **shown))
         )
     return len(people)
 
@@ -635,7 +656,7 @@ async def move(
                 ctx.session.delete(answer)
         ctx.session.add(meetup)
         told = _tell_everyone(
-            ctx, meetup, None, N_("{title} moves: from now on {start}."), start=""
+            ctx, meetup, None, N_("{title} moves: from now on {start}."), start=start
         )
         text = ctx.t(N_("Meetup #{number} moved; {count} told."), number=meetup.id, count=told)
     else:
@@ -654,7 +675,7 @@ async def move(
             meetup,
             found,
             N_("{title} on {when} moves to {start}."),
-            start=ctx.t.datetime(start, "short"),
+            start=start,
         )
         text = ctx.t(
             N_("{when} moved to {start}; {count} told."),

@@ -30,6 +30,8 @@ commands.group("project slot", help=N_("The roles a project needs"))
 DECISIONS = {"accept": N_("accept"), "decline": N_("decline")}
 PAGE_SIZE = 10
 MAX_SLOTS = 20
+OPEN_LABEL = N_("open")
+CLOSED_LABEL = N_("closed")
 SectorOpt = Annotated[Term | None, Opt(Vocabulary("sectors"), N_("The sector"))]
 RegionOpt = Annotated[Term | None, Opt(Vocabulary("regions"), N_("The region"))]
 ProjectArg = Annotated[Project, Opt(ProjectRef(), N_("The project (number or title)"))]
@@ -237,7 +239,7 @@ async def show(ctx: Context, project: ProjectArg) -> Reply:
     lines = []
     for slot in slots:
         if slot.status == store.OPEN:
-            lines.append(f"- {slot.id}: **{slot.role}** · {t(N_('open'))}")
+            lines.append(f"- {slot.id}: **{slot.role}** · " + t(OPEN_LABEL))
         else:
             filler = ctx.session.get(Member, slot.filled_by) if slot.filled_by else None
             lines.append(
@@ -265,7 +267,7 @@ async def show(ctx: Context, project: ProjectArg) -> Reply:
         for slot in slots
         if slot.status == store.OPEN and project.lead_id != ctx.actor_id
     ][:5]
-    status = "" if project.status == store.OPEN else f" ({t(N_('closed'))})"
+    status = "" if project.status == store.OPEN else " (" + t(CLOSED_LABEL) + ")"
     return Reply(
         title=f"#{project.id} {project.title}{status}",
         text=project.pitch,

@@ -21,6 +21,7 @@ from storage.meetups import Venue, venue_by_key
 commands = CommandSet()
 commands.group("venue", help=N_("Places where meetups happen"))
 
+PLACES = N_("{count} places")
 VenueArg = Annotated[Venue, Opt(VenueRef(), N_("The venue"))]
 
 
@@ -124,7 +125,7 @@ async def venue_list(
     lines = [
         f"- **{v.name}** (`{v.key}`)"
         + (f" · {v.city}" if v.city else "")
-        + (f" · {ctx.t(N_('{count} places'), count=v.capacity)}" if v.capacity else "")
+        + (" · " + ctx.t(PLACES, count=v.capacity) if v.capacity else "")
         for v in venues
     ]
     return Reply(title=ctx.t(N_("Venues")), text="\n".join(lines))

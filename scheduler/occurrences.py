@@ -13,6 +13,8 @@ from bot.i18n import N_, Translator
 from storage.meetups import Meetup, OccurrenceChange, occurrence_key
 
 MAX_EXPANSION = 5000
+CANCELLED = N_("cancelled")
+MOVED = N_("moved")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +119,7 @@ def describe(t: Translator, occurrence: Occurrence) -> str:
     local = occurrence.start.astimezone(t.zone)
     line = f"{t.date(local.date(), 'full')} {local:%H:%M}"
     if occurrence.cancelled:
-        line += f" · {t(N_('cancelled'))}"
+        line += " · " + t(CANCELLED)
     elif occurrence.moved:
-        line += f" · {t(N_('moved'))}"
+        line += " · " + t(MOVED)
     return line

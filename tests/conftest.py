@@ -140,7 +140,6 @@ async def bot(app: App) -> MemoryAdapter:
 async def any_bot(database_url: str, clock: FakeClock) -> AsyncIterator[MemoryAdapter]:
     """The in-memory adapter on SQLite and on PostgreSQL."""
     application = App(make_settings(database_url), clock=clock)
-    if application.database.is_sqlite:
-        application.prepare_database()
+    application.prepare_database()  # SQLite: migrate; both: seed circles and venues
     yield MemoryAdapter(application)
     application.database.dispose()

@@ -316,3 +316,35 @@ async def test_a_members_own_reminders_win(
     with app.database.session() as session:
         rows = list(session.exec(select(Reminder).where(Reminder.state == "pending")))
     assert sorted(r.offset_minutes for r in rows) == sorted(minutes)
+
+
+async def test_meetups_and_reminders_work_on_every_database(
+    any_bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    bot = any_bot
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    await english(bot, "k1", "k2", "k3")
+    number = meetup_number(
+        (
+            await bot.say(
+                "anim",
+                '!meetup create Breakfast circle=brussels start="2027-01-05 08:30" capacity=2 '
+                'every="every tuesday"',
+            )
+        ).title
+    )
+    for user in ("k1", "k2", "k3"):
+        await bot.say(user, f"!meetup rsvp {number} going")
+    await bot.say("k1", f"!meetup rsvp {number} no 2027-01-12")
+    shown = await bot.say("k1", f"!meetup show {number}")
+    dates = {f.name: f.value for f in shown.fields}["Next dates"]
+    assert "January 5, 2027 08:30 · 2/2 going · 1 waiting" in dates
+    assert "January 12, 2027 08:30 · 1/2 going · 1 waiting" in dates
+    reminders = bot.app.scheduler.reminders
+    clock.set(datetime(2027, 1, 5, 6, 31, tzinfo=UTC))  # an hour before the first breakfast
+    assert await reminders.send_due() == 2  # k1 and k2 (a day before was already past)
+    assert await reminders.send_due() == 0
+    clock.set(datetime(2027, 1, 11, 7, 31, tzinfo=UTC))  # a day before the second
+    assert await reminders.send_due() == 1  # k2 only: k1 is not coming, k3 is waiting
+    assert "Breakfast" in bot.inbox["k2"][-1].title

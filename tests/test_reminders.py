@@ -1,0 +1,186 @@
+"""Reminders are durable: on time, never lost on restart, never doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert
+from sqlmodel import col, select
+
+from adapters.memory import MemoryAdapter
+from bot.app import App
+from bot.clock import SystemClock
+from scheduler.reminders import plan
+from storage.circles import ANIMATOR, Circle, CircleMembership
+from storage.db import Database
+from storage.identity import Account, Member
+from storage.meetups import Meetup, Reminder, Rsvp
+from tests.conftest import ROOT, make_settings
+
+
+def seed_due_reminders(url: str, count: int, within: float) -> list[int]:
+    """``count`` members going to ten meetups that start a minute and a few seconds from now,
+    each with a one-minute reminder: ``count`` reminders due within ``within`` seconds,
+    planned by the same code as a member's RSVP."""
+    database = Database(url)
+    database.upgrade()
+    now = datetime.now(UTC)
+    groups = 10
+    with database.session() as session:
+        members = [
+            {"display_name": f"m{i}", "name_folded": f"m{i}", "created_at": now}
+            for i in range(count)
+        ]
+        session.exec(insert(Member), params=members)
+        ids = [i for i in session.exec(select(Member.id).order_by(col(Member.id))) if i]
+        session.exec(
+            insert(Account),
+            params=[
+                {
+                    "member_id": i,
+                    "platform": "console",
+                    "platform_user_id": f"m{i}",
+                    "handle": f"m{i}",
+                    "last_seen_at": now,
+                }
+                for i in ids
+            ],
+        )
+        for group in range(groups):
+            start = now + timedelta(minutes=1, seconds=1 + within * group / groups)
+            meetup = Meetup(
+                title=f"Restart {group}",
+                format="meetup",
+                local_start=start.replace(tzinfo=None),
+                timezone="UTC",
+                first_start=start,
+                duration_minutes=60,
+                reminders="1m",
+                created_at=now,
+            )
+            session.add(meetup)
+            session.flush()
+            assert meetup.id is not None
+            for member_id in ids[group::groups]:
+                session.add(
+                    Rsvp(meetup_id=meetup.id, member_id=member_id, status="going", updated_at=now)
+                )
+            session.flush()
+            plan(session, meetup, now, "1m")
+        session.flush()
+        reminder_ids = [i for i in session.exec(select(Reminder.id)) if i]
+    database.dispose()
+    assert len(reminder_ids) == count
+    return reminder_ids
+
+
+def start_worker(url: str, sink: Path) -> subprocess.Popen[str]:
+    log = sink.with_suffix(".log")
+    with log.open("a") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.reminder_worker", url, str(sink)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+    assert process.stdout is not None
+    ready = process.stdout.readline().strip()
+    process.stdout.close()
+    assert ready == "ready", log.read_text()
+    return process
+
+
+@pytest.mark.slow
+def test_a_killed_process_delivers_every_reminder_exactly_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'samen.db'}"
+    sink = tmp_path / "sink.txt"
+    reminder_ids = seed_due_reminders(url, 500, within=10.0)
+    first = start_worker(url, sink)
+    time.sleep(4.0)
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    delivered_before_kill = len(sink.read_text().split()) if sink.exists() else 0
+    second = start_worker(url, sink)
+    try:
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            if sink.exists() and len(sink.read_text().split()) >= len(reminder_ids):
+                break
+            time.sleep(0.2)
+        time.sleep(1.0)  # anything left would show up as a duplicate attempt now
+    finally:
+        second.send_signal(signal.SIGKILL)
+        second.wait(10)
+    accepted = sink.read_text().split()
+    attempts = (tmp_path / "sink.txt.attempts").read_text().split()
+    assert 0 < delivered_before_kill < len(reminder_ids), "the kill must land mid-way"
+    assert sorted(accepted) == sorted(f"reminder:{i}" for i in reminder_ids)
+    assert len(accepted) == len(set(accepted))
+    resent = len(attempts) - len(set(attempts))
+    assert resent <= 500, resent  # only reminders caught mid-send are tried again
+    database = Database(url)
+    with database.session() as session:
+        states = set(session.exec(select(Reminder.state)))
+    database.dispose()
+    assert states == {"sent"}
+
+
+async def test_reminders_fire_in_real_time(tmp_path: Path) -> None:
+    """One real-time run: a meetup 65 s away with a 1-minute reminder pings in about 5 s."""
+    app = App(make_settings(f"sqlite:///{tmp_path / 'samen.db'}"), clock=SystemClock())
+    app.prepare_database()
+    bot = MemoryAdapter(app)
+    await bot.say("anim", "!profile set locale=en")
+    await bot.say("goer", "!profile set locale=en")
+    with app.database.session() as session:
+        circle = session.exec(select(Circle).where(Circle.key == "brussels")).one()
+        anim = session.exec(select(Member).where(Member.name_folded == "anim")).one()
+        assert circle.id is not None
+        assert anim.id is not None
+        session.add(
+            CircleMembership(
+                circle_id=circle.id, member_id=anim.id, role=ANIMATOR, joined_at=datetime.now(UTC)
+            )
+        )
+    later = (datetime.now(UTC) + timedelta(minutes=5)).astimezone(app.settings.zone)
+    app.scheduler.start()
+    try:
+        created = await bot.say(
+            "anim",
+            f'!meetup create Quick circle=brussels start="{later:%Y-%m-%d %H:%M}" reminders=1m',
+        )
+        assert not created.is_error, created.text
+        number = int(created.title.split("#")[1].split()[0])
+        # typed starts have minutes; to wait seconds, not minutes, start it 65 s from now
+        start = datetime.now(UTC) + timedelta(seconds=65)
+        with app.database.session() as session:
+            meetup = session.get(Meetup, number)
+            assert meetup is not None
+            meetup.first_start = start
+            meetup.local_start = start.astimezone(app.settings.zone).replace(tzinfo=None)
+            session.add(meetup)
+        await bot.say("goer", f"!meetup rsvp {number} going")
+        began = time.monotonic()
+        while time.monotonic() - began < 70:
+            if any(r.title == "Reminder: Quick" for r in bot.inbox["goer"]):
+                break
+            await asyncio.sleep(0.1)
+        reminders = [r for r in bot.inbox["goer"] if r.title == "Reminder: Quick"]
+        assert len(reminders) == 1
+        assert "in 1 minute" in reminders[0].text
+        due = start - timedelta(minutes=1)
+        lag = datetime.now(UTC) - due
+        assert lag < timedelta(seconds=5), lag
+    finally:
+        app.scheduler.shutdown()
+        app.database.dispose()
