@@ -16,9 +16,11 @@ from bot.reply import Action, ActionStyle, Field, Reply, Visibility
 from bot.spec import CommandSet, Opt, Role
 from bot.text import shorten
 from commands.refs import CircleRef
+from scheduler.occurrences import Occurrence, describe, next_occurrences
 from storage import circles as store
 from storage.circles import ANIMATOR, MEMBER, Circle, CircleMembership, CirclePlace
 from storage.identity import Member
+from storage.meetups import Meetup, active_meetups, changes_of
 
 commands = CommandSet()
 commands.group("circle", help=N_("Circles of a sector, a theme or a region"))
@@ -37,6 +39,15 @@ ARCHIVED = CircleRef(include_archived=True)
 def circle_line(t: Translator, circle: Circle, count: int) -> str:
     members = t.plural("{count} member", "{count} members", count)
     return f"**{circle.name}** (`{circle.key}`) · {t(KINDS[circle.kind])} · {members}"
+
+
+def next_meetups(ctx: Context, circle_id: int, count: int) -> list[tuple[Occurrence, Meetup]]:
+    found: list[tuple[Occurrence, Meetup]] = []
+    for meetup in active_meetups(ctx.session, circle_id=circle_id):
+        assert meetup.id is not None
+        changes = changes_of(ctx.session, meetup.id)
+        found.extend((o, meetup) for o in next_occurrences(meetup, changes, ctx.now(), count))
+    return sorted(found, key=lambda pair: pair[0].start)[:count]
 
 
 def require_animator(ctx: Context, circle: Circle) -> None:
@@ -113,6 +124,17 @@ async def info(
                 shorten(guide.text, 300)
                 + "\n"
                 + t(N_("Read it all: {command}"), command=f"`!circle guide show {circle.key}`"),
+            )
+        )
+    coming = next_meetups(ctx, circle.id, 3)
+    if coming:
+        fields.append(
+            Field(
+                t(N_("Next meetups")),
+                "\n".join(
+                    f"- {describe(t, occurrence)} · **{meetup.title}** (#{meetup.id})"
+                    for occurrence, meetup in coming
+                ),
             )
         )
     joined = store.membership(ctx.session, circle.id, ctx.actor_id) is not None

@@ -348,3 +348,14 @@ async def test_meetups_and_reminders_work_on_every_database(
     clock.set(datetime(2027, 1, 11, 7, 31, tzinfo=UTC))  # a day before the second
     assert await reminders.send_due() == 1  # k2 only: k1 is not coming, k3 is waiting
     assert "Breakfast" in bot.inbox["k2"][-1].title
+
+
+async def test_circle_info_shows_the_next_meetups(bot: MemoryAdapter, clock: FakeClock) -> None:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    await bot.say("anim", '!meetup create Werkontbijt circle=brussels start="2027-01-11 08:30" '
+                          'every="every monday"')
+    info = await bot.say("anim", "!circle info brussels")
+    coming = {f.name: f.value for f in info.fields}["Next meetups"]
+    assert coming.count("Werkontbijt") == 3
+    assert "Monday, January 11, 2027 08:30" in coming
