@@ -353,8 +353,10 @@ async def test_meetups_and_reminders_work_on_every_database(
 async def test_circle_info_shows_the_next_meetups(bot: MemoryAdapter, clock: FakeClock) -> None:
     clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
     await animator(bot)
-    await bot.say("anim", '!meetup create Werkontbijt circle=brussels start="2027-01-11 08:30" '
-                          'every="every monday"')
+    await bot.say(
+        "anim",
+        '!meetup create Werkontbijt circle=brussels start="2027-01-11 08:30" every="every monday"',
+    )
     info = await bot.say("anim", "!circle info brussels")
     coming = {f.name: f.value for f in info.fields}["Next meetups"]
     assert coming.count("Werkontbijt") == 3
