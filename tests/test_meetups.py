@@ -361,3 +361,28 @@ async def test_circle_info_shows_the_next_meetups(bot: MemoryAdapter, clock: Fak
     coming = {f.name: f.value for f in info.fields}["Next meetups"]
     assert coming.count("Werkontbijt") == 3
     assert "Monday, January 11, 2027 08:30" in coming
+
+
+async def test_many_reminders_due_together_become_one_message_in_the_circle_room(
+    app: App, bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    await bot.say("anim", "!circle link brussels", place="room-bxl")
+    number = meetup_number(
+        (
+            await bot.say(
+                "anim",
+                '!meetup create Afterwork circle=brussels start="2027-01-08 18:00" reminders=2h',
+            )
+        ).title
+    )
+    people = [f"p{i}" for i in range(6)]
+    for user in people:
+        await bot.say(user, f"!meetup rsvp {number} going")
+    clock.set(datetime(2027, 1, 8, 15, 1, tzinfo=UTC))
+    assert await app.scheduler.reminders.send_due() == 6
+    room = [r for r in bot.places["room-bxl"] if r.title.startswith("Herinnering")]
+    assert len(room) == 1
+    assert len(room[0].mentions) == 6
+    assert not any(r.title.startswith("Herinnering") for user in people for r in bot.inbox[user])
