@@ -24,6 +24,7 @@ class MemoryAdapter:
         self.inbox: defaultdict[str, list[Reply]] = defaultdict(list)
         self.places: defaultdict[str, list[Reply]] = defaultdict(list)
         self.delivered_keys: set[str] = set()
+        self.invited: defaultdict[str, list[str]] = defaultdict(list)
         app.notifier.register(self)
 
     async def say(
@@ -63,6 +64,10 @@ class MemoryAdapter:
     async def send_to_place(self, place_id: str, reply: Reply, key: str | None = None) -> bool:
         if self._first_time(key):
             self.places[place_id].append(reply)
+        return True
+
+    async def invite(self, place_id: str, platform_user_id: str) -> bool:
+        self.invited[place_id].append(platform_user_id)
         return True
 
     async def run(self) -> None:

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import Catalogues, Translator
-from bot.notifier import MemberTarget, Notification, PlaceTarget
+from bot.notifier import Invitation, MemberTarget, Notification, PlaceTarget
 from bot.reply import Reply
 from storage.identity import Account, Member
 
@@ -34,6 +34,7 @@ class Context:
     is_direct: bool = False
     outbox: list[Notification] = field(default_factory=list)
     changed: set[str] = field(default_factory=set)  # topics to tell listeners after commit
+    invitations: list[Invitation] = field(default_factory=list)
 
     @property
     def actor_id(self) -> int:
@@ -56,3 +57,7 @@ class Context:
 
     def notify_place(self, platform: str, place_id: str, reply: Reply) -> None:
         self.outbox.append(Notification(PlaceTarget(platform, place_id), reply))
+
+    def invite(self, member_id: int, platform: str, place_id: str) -> None:
+        """Let a member into a room or channel once this command's changes are saved."""
+        self.invitations.append(Invitation(member_id, platform, place_id))

@@ -21,7 +21,7 @@ from bot.errors import PermissionDenied, UserError
 from bot.grammar import Token, bind, tokenize
 from bot.i18n import N_, Catalogues, Translator, normalise_locale
 from bot.identity import SeenTracker, resolve_actor
-from bot.notifier import Notifier
+from bot.notifier import Invitation, Notifier
 from bot.registry import Registry
 from bot.reply import Reply, Visibility
 from bot.spec import CommandSpec, Role
@@ -155,6 +155,7 @@ class Dispatcher:
         session = self.database.open_session()
         outbox = []
         changed: set[str] = set()
+        invitations: list[Invitation] = []
         try:
             member, account = resolve_actor(
                 session,
@@ -186,6 +187,7 @@ class Dispatcher:
             session.commit()
             outbox = ctx.outbox
             changed = ctx.changed
+            invitations = ctx.invitations
             self.seen.seen(account, self.clock.now())
         except UserError as error:
             session.rollback()
@@ -203,6 +205,11 @@ class Dispatcher:
             reply = self._apology(t)
         finally:
             session.close()
+        for invitation in invitations:
+            try:
+                await self.notifier.invite(invitation)
+            except Exception:
+                log.exception("invitation to %s failed", invitation.place_id)
         for topic in changed:
             listener = self.listeners.get(topic)
             if listener is not None:

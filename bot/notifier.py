@@ -41,9 +41,22 @@ class Notification:
     key: str | None = None  # an idempotency key: the same key is delivered at most once
 
 
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """Let a member into a room or channel (a circle's linked place)."""
+
+    member_id: int
+    platform: str
+    place_id: str
+
+
 class Notifier(Protocol):
     async def deliver(self, notification: Notification) -> bool:
         """Send it; False when nobody could be reached."""
+        ...
+
+    async def invite(self, invitation: Invitation) -> bool:
+        """Let the member into the place; False when that is not possible."""
         ...
 
 
@@ -57,6 +70,8 @@ class PlatformSender(Protocol):
     ) -> bool: ...
 
     async def send_to_place(self, place_id: str, reply: Reply, key: str | None = None) -> bool: ...
+
+    async def invite(self, place_id: str, platform_user_id: str) -> bool: ...
 
 
 class NotifierHub:
@@ -89,6 +104,22 @@ class NotifierHub:
             if self.undelivered:
                 self.undelivered(notification)
         return delivered
+
+    async def invite(self, invitation: Invitation) -> bool:
+        """Invite the member's account on that platform into the place, if they have one."""
+        sender = self._senders.get(invitation.platform)
+        if sender is None:
+            return False
+        with self._database.session() as session:
+            accounts = [
+                a
+                for a in accounts_of(session, invitation.member_id)
+                if a.platform == invitation.platform
+            ]
+        for account in accounts:
+            if await sender.invite(invitation.place_id, account.platform_user_id):
+                return True
+        return False
 
     async def _deliver_to_member(self, member_id: int, reply: Reply, key: str | None) -> bool:
         with self._database.session() as session:

@@ -161,6 +161,8 @@ async def join(
     ctx.session.add(
         CircleMembership(circle_id=circle.id, member_id=ctx.actor_id, joined_at=ctx.now())
     )
+    for place in store.places_of(ctx.session, circle.id):
+        ctx.invite(ctx.actor_id, place.platform, place.place_id)
     return Reply(
         text=ctx.t(
             N_("Welcome to {circle}! Say {command} to get its announcements by direct message."),

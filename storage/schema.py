@@ -2,7 +2,16 @@
 
 from sqlmodel import SQLModel
 
-from storage import board, circles, identity, meetups, profiles, projects, search
+from storage import (
+    board,
+    circles,
+    identity,
+    meetups,
+    platform_state,
+    profiles,
+    projects,
+    search,
+)
 
 metadata = SQLModel.metadata
 
@@ -12,6 +21,7 @@ __all__ = [
     "identity",
     "meetups",
     "metadata",
+    "platform_state",
     "profiles",
     "projects",
     "search",

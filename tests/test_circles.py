@@ -126,3 +126,10 @@ async def test_linking_needs_a_room(bot: MemoryAdapter, line: str) -> None:
     await english(bot, "admin")
     reply = await bot.say("admin", line)  # in a direct conversation
     assert reply.is_error
+
+
+async def test_joining_a_circle_invites_to_its_linked_rooms(bot: MemoryAdapter) -> None:
+    await english(bot, "admin", "nia")
+    await bot.say("admin", "!circle link gent", place="!gent-room")
+    await bot.say("nia", "!circle join gent")
+    assert bot.invited["!gent-room"] == ["nia"]
