@@ -36,8 +36,13 @@ def _run(args: argparse.Namespace) -> int:
     app = App(settings)
     adapters: list[Adapter] = []
     platforms = settings.configured_platforms
+    if "matrix" in platforms:
+        from adapters.matrix import MatrixAdapter
+
+        adapters.append(MatrixAdapter(app))
     for platform in platforms:
-        raise SystemExit(f"samen: the {platform} adapter is not available in this version yet")
+        if platform not in ("matrix",):
+            raise SystemExit(f"samen: the {platform} adapter is not available in this version yet")
     if not platforms:
         adapters.append(ConsoleAdapter(app, _console_name(settings, getattr(args, "as_", None))))
     asyncio.run(app.run(adapters))

@@ -166,10 +166,11 @@ def plan(
     return added
 
 
-def plan_due_meetups(services: Services, limit: int = 200) -> int:
-    """Extend the plan of meetups whose planned horizon runs out within a day."""
+def plan_batch(services: Services, limit: int = 200) -> tuple[int, int]:
+    """Extend the plan of the meetups whose horizon runs out soonest (within a day);
+    returns (meetups planned, reminders added)."""
     now = services.clock.now()
-    added = 0
+    added = planned = 0
     with services.database.session() as session:
         statement = (
             select(Meetup)
@@ -178,11 +179,25 @@ def plan_due_meetups(services: Services, limit: int = 200) -> int:
                 (col(Meetup.planned_until).is_(None))
                 | (col(Meetup.planned_until) < now + PLAN_HORIZON - timedelta(days=1)),
             )
+            .order_by(col(Meetup.planned_until).is_not(None), col(Meetup.planned_until))
             .limit(limit)
         )
         for meetup in session.exec(statement):
             added += plan(session, meetup, now, services.settings.default_reminders)
-    return added
+            planned += 1
+    return planned, added
+
+
+async def plan_due_meetups(services: Services, batch: int = 200) -> int:
+    """Plan every meetup that needs it, a batch at a time, letting reminders through between
+    batches (the job shares the event loop with the reminder service)."""
+    added = 0
+    while True:
+        planned, new = plan_batch(services, batch)
+        added += new
+        if planned < batch:
+            return added
+        await asyncio.sleep(0)
 
 
 # -- sending ------------------------------------------------------------------------------------

@@ -26,15 +26,11 @@ class Periodic:
     minutes: float
 
 
-async def plan_reminders(services: Services) -> int:
-    return plan_due_meetups(services)
-
-
 DEFAULT_JOBS = (
     Periodic("board-expiry-warning", board_jobs.warn_before_expiry, 15),
     Periodic("board-expiry", board_jobs.expire_posts, 15),
     Periodic("board-digest", board_jobs.send_digests, 5),
-    Periodic("reminder-planning", plan_reminders, 60),
+    Periodic("reminder-planning", plan_due_meetups, 60),
     Periodic("waitlist-offers", waitlist.expire_offers, 5),
 )
 

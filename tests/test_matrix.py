@@ -1,0 +1,226 @@
+"""Samen on Matrix, end to end, against a real Synapse started by the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FakeClock
+from tests.matrix_helpers import Member, notice_from, running_bot
+from tests.synapse_server import Synapse, synapse_python
+
+pytestmark = pytest.mark.matrix
+
+
+@pytest.fixture(scope="module")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    if synapse_python() is None:
+        if os.environ.get("SAMEN_REQUIRE_SYNAPSE"):
+            pytest.fail("SAMEN_REQUIRE_SYNAPSE is set but Synapse is not installed")
+        pytest.skip("Synapse is not installed (.ci/run installs it in .synapse-venv)")
+    server = Synapse(tmp_path_factory.mktemp("synapse"))
+    server.start()
+    yield server
+    server.cleanup()
+
+
+_counter = iter(range(1, 10**6))
+
+
+def fresh(synapse: Synapse, name: str, *, admin: bool = False) -> Member:
+    return Member(synapse, synapse.register(f"{name}{next(_counter)}", admin=admin))
+
+
+async def test_help_profile_and_a_thread(
+    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot_user = synapse.register(f"samen{next(_counter)}")
+    alice = fresh(synapse, "alice")
+    async with running_bot(synapse, bot_user, tmp_path / "s.db", monkeypatch=monkeypatch):
+        room = await alice.room_with(bot_user.user_id)
+        await alice.sync()
+        await alice.say(room, "!profile set locale=en region=Gent sectors=audiovisual")
+        _, saved = await alice.wait_for(notice_from(bot_user.user_id, room, "Profile saved"))
+        assert "<h4>Profile saved</h4>" in saved["content"]["formatted_body"]
+        await alice.say(room, "!help")
+        _, helped = await alice.wait_for(notice_from(bot_user.user_id, room, "!profile show"))
+        assert "<strong>" in helped["content"]["formatted_body"]
+        root = await alice.say(room, "a question in a thread")
+        await alice.say(
+            room,
+            "Samen: profile show",
+            **{"m.relates_to": {"rel_type": "m.thread", "event_id": root}},
+        )
+        in_thread = notice_from(bot_user.user_id, room, "Audiovisual")
+        _, shown = await alice.wait_for(
+            lambda r, s: in_thread(r, s) and "m.relates_to" in s["content"]
+        )
+        assert shown["content"]["m.relates_to"]["rel_type"] == "m.thread"
+        assert shown["content"]["m.relates_to"]["event_id"] == root
+    await alice.close()
+
+
+async def test_circle_join_invites_to_the_circle_room(
+    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot_user = synapse.register(f"samen{next(_counter)}")
+    admin, bob = fresh(synapse, "admin"), fresh(synapse, "bob")
+    async with running_bot(
+        synapse,
+        bot_user,
+        tmp_path / "s.db",
+        monkeypatch=monkeypatch,
+        admins=(f"matrix:{admin.user.user_id}",),
+    ):
+        circle_room = await admin.room_with(bot_user.user_id)
+        await admin.sync()
+        await asyncio.sleep(0.5)
+        await admin.say(circle_room, "!circle link gent")
+        await admin.wait_for(notice_from(bot_user.user_id, circle_room, "Gent"))
+        own = await bob.room_with(bot_user.user_id)
+        await bob.say(own, "!circle join gent")
+        await bob.wait_for(lambda room_id, source: room_id == circle_room)
+        assert circle_room in bob.client.rooms
+    await admin.close()
+    await bob.close()
+
+
+async def test_need_answered_and_intro_accepted_in_direct_messages(
+    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot_user = synapse.register(f"samen{next(_counter)}")
+    anna, carl = fresh(synapse, "anna"), fresh(synapse, "carl")
+    async with running_bot(synapse, bot_user, tmp_path / "s.db", monkeypatch=monkeypatch):
+        room_a = await anna.room_with(bot_user.user_id)
+        room_c = await carl.room_with(bot_user.user_id)
+        await anna.say(room_a, "!profile set locale=en")
+        await carl.say(room_c, "!profile set locale=en")
+        await anna.say(room_a, "!need post A van for Saturday")
+        await anna.wait_for(notice_from(bot_user.user_id, room_a, "posted"))
+        await carl.wait_for(notice_from(bot_user.user_id, room_c, "Profile saved"))
+        await carl.say(room_c, "!board respond 1 I have one")
+        _, ask = await anna.wait_for(notice_from(bot_user.user_id, None, "can help"))
+        await anna.say(room_a, "!board intro 1 accept")
+        _, to_anna = await anna.wait_for(notice_from(bot_user.user_id, None, "Introduction"))
+        _, to_carl = await carl.wait_for(notice_from(bot_user.user_id, None, "Introduction"))
+        assert carl.user.user_id in to_anna["content"]["body"]
+        assert anna.user.user_id in to_carl["content"]["body"]
+    await anna.close()
+    await carl.close()
+
+
+async def test_rsvp_by_reaction_and_a_reminder_by_direct_message(
+    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot_user = synapse.register(f"samen{next(_counter)}")
+    anim, dora = fresh(synapse, "anim"), fresh(synapse, "dora")
+    clock = FakeClock(datetime.now(UTC))
+    async with running_bot(
+        synapse,
+        bot_user,
+        tmp_path / "s.db",
+        monkeypatch=monkeypatch,
+        admins=(f"matrix:{anim.user.user_id}",),
+        clock=clock,
+    ) as (app, _):
+        room = await anim.room_with(bot_user.user_id, dora.user.user_id)
+        await dora.sync()
+        await asyncio.sleep(0.5)
+        start = (clock.now() + timedelta(days=3)).astimezone(app.settings.zone)
+        await anim.say(room, "!profile set locale=en")
+        await anim.say(
+            room,
+            f'!meetup create Breakfast circle=brussels start="{start:%Y-%m-%d 08:30}" reminders=1h',
+        )
+        room_id, created = await dora.wait_for(notice_from(bot_user.user_id, room, "scheduled"))
+        await dora.wait_for(
+            lambda r, s: (
+                s.get("type") == "m.reaction"
+                and s["content"]["m.relates_to"]["event_id"] == created["event_id"]
+            )
+        )
+        await dora.react(room, created["event_id"], "✅")
+        await dora.wait_for(notice_from(bot_user.user_id, None, "Genoteerd"))
+        local = start.replace(hour=8, minute=30)
+        clock.set(local.astimezone(UTC) - timedelta(minutes=59))
+        assert await app.scheduler.reminders.send_due() == 1
+        _, reminder = await dora.wait_for(
+            notice_from(bot_user.user_id, None, "Herinnering: Breakfast")
+        )
+        assert "❌" in reminder["content"]["body"]  # "not coming after all", as a reaction
+    await anim.close()
+    await dora.close()
+
+
+async def test_restarting_the_bot_loses_nothing_and_repeats_nothing(
+    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot_user = synapse.register(f"samen{next(_counter)}")
+    eve = fresh(synapse, "eve")
+    database = tmp_path / "s.db"
+    async with running_bot(synapse, bot_user, database, monkeypatch=monkeypatch):
+        room = await eve.room_with(bot_user.user_id)
+        await eve.say(room, "!profile set locale=en")
+        await eve.wait_for(notice_from(bot_user.user_id, room, "Profile saved"))
+    await eve.say(room, "!profile set region=namur")  # said while the bot is down
+    async with running_bot(synapse, bot_user, database, monkeypatch=monkeypatch):
+        await eve.wait_for(notice_from(bot_user.user_id, room, "Namur"))
+        await asyncio.sleep(2)
+        await eve.sync()
+    replies = [b for b in eve.bodies(room, bot_user.user_id) if b.startswith("Profile saved")]
+    assert len(replies) == 2, replies
+    await eve.close()
+
+
+async def test_a_burst_of_100_commands_from_5_members_gets_100_answers(
+    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot_user = synapse.register(f"samen{next(_counter)}")
+    members = [fresh(synapse, f"burst{i}") for i in range(5)]
+    async with running_bot(synapse, bot_user, tmp_path / "s.db", monkeypatch=monkeypatch):
+        rooms = [await m.room_with(bot_user.user_id) for m in members]
+        await asyncio.sleep(1)
+        await asyncio.gather(
+            *(
+                m.say(r, f"!profile set name=B{i}x0")
+                for i, (m, r) in enumerate(zip(members, rooms, strict=True))
+            )
+        )
+        for member, room in zip(members, rooms, strict=True):
+            await member.wait_for(notice_from(bot_user.user_id, room))
+        await asyncio.gather(
+            *(
+                m.say(r, "!profile show")
+                for _ in range(20)
+                for m, r in zip(members, rooms, strict=True)
+            )
+        )
+        for member, room in zip(members, rooms, strict=True):
+            deadline = asyncio.get_running_loop().time() + 60
+            while len(member.bodies(room, bot_user.user_id)) < 21:
+                assert asyncio.get_running_loop().time() < deadline, member.bodies(room)
+                await member.sync(wait_ms=500)
+    for member in members:
+        await member.close()
+
+
+async def test_the_bot_recovers_when_the_homeserver_restarts(
+    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot_user = synapse.register(f"samen{next(_counter)}")
+    fay = fresh(synapse, "fay")
+    async with running_bot(synapse, bot_user, tmp_path / "s.db", monkeypatch=monkeypatch):
+        room = await fay.room_with(bot_user.user_id)
+        await fay.say(room, "!profile set locale=en")
+        await fay.wait_for(notice_from(bot_user.user_id, room, "Profile saved"))
+        synapse.stop()
+        await asyncio.sleep(2)
+        synapse.start()
+        await fay.say(room, "!profile set region=gent")
+        await fay.wait_for(notice_from(bot_user.user_id, room, "Ghent"), timeout=60)
+    await fay.close()
