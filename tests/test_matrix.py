@@ -104,7 +104,7 @@ async def test_need_answered_and_intro_accepted_in_direct_messages(
         await anna.wait_for(notice_from(bot_user.user_id, room_a, "posted"))
         await carl.wait_for(notice_from(bot_user.user_id, room_c, "Profile saved"))
         await carl.say(room_c, "!board respond 1 I have one")
-        _, ask = await anna.wait_for(notice_from(bot_user.user_id, None, "can help"))
+        _, _ask = await anna.wait_for(notice_from(bot_user.user_id, None, "can help"))
         await anna.say(room_a, "!board intro 1 accept")
         _, to_anna = await anna.wait_for(notice_from(bot_user.user_id, None, "Introduction"))
         _, to_carl = await carl.wait_for(notice_from(bot_user.user_id, None, "Introduction"))
@@ -137,7 +137,7 @@ async def test_rsvp_by_reaction_and_a_reminder_by_direct_message(
             room,
             f'!meetup create Breakfast circle=brussels start="{start:%Y-%m-%d 08:30}" reminders=1h',
         )
-        room_id, created = await dora.wait_for(notice_from(bot_user.user_id, room, "scheduled"))
+        _room_id, created = await dora.wait_for(notice_from(bot_user.user_id, room, "scheduled"))
         await dora.wait_for(
             lambda r, s: (
                 s.get("type") == "m.reaction"
