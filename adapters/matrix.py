@@ -112,6 +112,7 @@ class MatrixAdapter:
         self._direct_rooms: set[str] = set()
         self.ready = asyncio.Event()
         self.sync_count = 0
+        self.rate_limited = 0  # how often the homeserver asked us to wait
         app.notifier.register(self)
 
     # -- start-up ---------------------------------------------------------------------------
@@ -135,9 +136,9 @@ class MatrixAdapter:
                 raise MatrixSetupError(
                     f"set ${self.settings.access_token_env} or ${self.settings.password_env}"
                 )
-            answer = await self.client.login(
-                password, device_name="Samen", device_id=device_id or None
-            )
+            if device_id:
+                self.client.device_id = device_id  # log in again as the same device
+            answer = await self.client.login(password, device_name="Samen")
             if not isinstance(answer, LoginResponse):
                 raise MatrixSetupError(f"Matrix login failed: {answer}")
             device_id = answer.device_id
@@ -338,6 +339,7 @@ class MatrixAdapter:
             if getattr(answer, "status_code", None) == "M_LIMIT_EXCEEDED":
                 wait = (getattr(answer, "retry_after_ms", None) or 1000) / 1000
                 log.info("rate limited by the homeserver; waiting %.2fs", wait)
+                self.rate_limited += 1
                 await asyncio.sleep(wait)
                 continue
             log.warning("matrix send to %s refused: %s", item.room_id, answer)

@@ -90,7 +90,9 @@ def next_occurrences(
     count: int,
     horizon_days: int = 400,
 ) -> list[Occurrence]:
-    return occurrences(meetup, changes, now, now + timedelta(days=horizon_days))[:count]
+    """The next ``count`` occurrences within the horizon (a far first start widens it)."""
+    before = max(now + timedelta(days=horizon_days), meetup.first_start + timedelta(days=1))
+    return occurrences(meetup, changes, now, before)[:count]
 
 
 def find_occurrence(

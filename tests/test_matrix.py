@@ -224,3 +224,116 @@ async def test_the_bot_recovers_when_the_homeserver_restarts(
         await fay.say(room, "!profile set region=gent")
         await fay.wait_for(notice_from(bot_user.user_id, room, "Ghent"), timeout=60)
     await fay.close()
+
+
+async def test_files_are_uploaded_and_direct_rooms_are_marked(
+    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot_user = synapse.register(f"samen{next(_counter)}")
+    gil = fresh(synapse, "gil")
+    async with running_bot(
+        synapse,
+        bot_user,
+        tmp_path / "s.db",
+        monkeypatch=monkeypatch,
+        admins=(f"matrix:{gil.user.user_id}",),
+    ):
+        room = await gil.room_with(bot_user.user_id)
+        await gil.say(room, "!profile set locale=en")
+        await gil.say(room, '!meetup create Talk circle=brussels start="2030-01-07 18:00"')
+        await gil.wait_for(notice_from(bot_user.user_id, room, "scheduled"))
+        await gil.say(room, "!meetup ics 1")
+        _, file_event = await gil.wait_for(
+            lambda r, s: s.get("content", {}).get("msgtype") == "m.file"
+        )
+        assert file_event["content"]["url"].startswith("mxc://")
+        assert file_event["content"]["info"]["mimetype"] == "text/calendar"
+        await gil.say(room, "!link")  # a code is private: it goes to a direct room
+        direct_room, _ = await gil.wait_for(notice_from(bot_user.user_id, None, "Your code"))
+        assert direct_room != room
+        member = Member(synapse, bot_user)
+        answer = await member.client.send(
+            "GET",
+            f"/_matrix/client/v3/user/{bot_user.user_id}/account_data/m.direct",
+            headers={"Authorization": f"Bearer {bot_user.access_token}"},
+        )
+        direct = await answer.json()
+        assert direct == {gil.user.user_id: [direct_room]}
+        await member.close()
+    await gil.close()
+
+
+async def test_password_login_keeps_one_device_across_restarts(
+    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.matrix import MatrixAdapter
+    from bot.app import App
+    from tests.conftest import make_settings
+
+    bot_user = synapse.register(f"samen{next(_counter)}")
+    settings = make_settings(f"sqlite:///{tmp_path / 's.db'}")
+    matrix = settings.matrix.model_copy(
+        update={
+            "enabled": True,
+            "homeserver": synapse.url,
+            "user_id": bot_user.user_id,
+            "password_env": "SAMEN_TEST_MATRIX_PASSWORD",
+            "access_token_env": "UNSET_TOKEN_ENV",
+        }
+    )
+    monkeypatch.setenv("SAMEN_TEST_MATRIX_PASSWORD", bot_user.password)
+    devices = []
+    for _ in range(2):
+        app = App(settings.model_copy(update={"matrix": matrix}))
+        app.prepare_database()
+        adapter = MatrixAdapter(app)
+        await adapter.login()
+        devices.append(adapter.client.device_id)
+        await adapter.client.close()
+        app.database.dispose()
+    assert devices[0] == devices[1]
+
+
+@pytest.fixture(scope="module")
+def limited_synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    if synapse_python() is None:
+        if os.environ.get("SAMEN_REQUIRE_SYNAPSE"):
+            pytest.fail("SAMEN_REQUIRE_SYNAPSE is set but Synapse is not installed")
+        pytest.skip("Synapse is not installed")
+    server = Synapse(tmp_path_factory.mktemp("limited"), rate_limited=True)
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.mark.slow
+async def test_with_synapses_default_rate_limits_every_command_is_answered(
+    limited_synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synapse = limited_synapse
+    bot_user = synapse.register("samen")
+    members = [fresh(synapse, "lim") for _ in range(3)]
+    async with running_bot(synapse, bot_user, tmp_path / "s.db", monkeypatch=monkeypatch) as (
+        _,
+        adapter,
+    ):
+        rooms = [await m.room_with(bot_user.user_id) for m in members]
+        await asyncio.sleep(1)
+        for index in range(5):
+            await asyncio.gather(
+                *(
+                    m.say(r, f"!profile set name=L{index}x")
+                    for m, r in zip(members, rooms, strict=True)
+                )
+            )
+        for member, room in zip(members, rooms, strict=True):
+            deadline = asyncio.get_running_loop().time() + 90
+            while (
+                sum(b.startswith("Profiel bewaard") for b in member.bodies(room, bot_user.user_id))
+                < 5
+            ):
+                assert asyncio.get_running_loop().time() < deadline, member.bodies(room)
+                await member.sync(wait_ms=1000)
+        assert adapter.rate_limited > 0, "the test should have met the homeserver's limit"
+    for member in members:
+        await member.close()

@@ -386,3 +386,11 @@ async def test_many_reminders_due_together_become_one_message_in_the_circle_room
     assert len(room) == 1
     assert len(room[0].mentions) == 6
     assert not any(r.title.startswith("Herinnering") for user in people for r in bot.inbox[user])
+
+
+async def test_a_one_off_meetup_far_ahead_is_accepted(bot: MemoryAdapter, clock: FakeClock) -> None:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    reply = await bot.say("anim", '!meetup create Fair circle=brussels start="2029-03-01 10:00"')
+    assert not reply.is_error, reply.text
+    assert "March 1, 2029 10:00" in {f.name: f.value for f in reply.fields}["Next dates"]
