@@ -337,3 +337,29 @@ async def test_with_synapses_default_rate_limits_every_command_is_answered(
         assert adapter.rate_limited > 0, "the test should have met the homeserver's limit"
     for member in members:
         await member.close()
+
+
+async def test_errors_are_reported_in_the_admin_room(
+    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    bot_user = synapse.register(f"samen{next(_counter)}")
+    admin = fresh(synapse, "boss")
+    room = await admin.room_with(bot_user.user_id)
+    from tests import matrix_helpers
+
+    original = matrix_helpers.make_settings
+
+    def with_admin_room(url: str, **changes: object):  # type: ignore[no-untyped-def]
+        settings = original(url, **changes)
+        return settings.model_copy(
+            update={"matrix": settings.matrix.model_copy(update={"admin_room": room})}
+        )
+
+    monkeypatch.setattr(matrix_helpers, "make_settings", with_admin_room)
+    async with running_bot(synapse, bot_user, tmp_path / "s.db", monkeypatch=monkeypatch):
+        await asyncio.sleep(1)
+        logging.getLogger("commands.test").error("the printer is on fire")
+        await admin.wait_for(notice_from(bot_user.user_id, room, "the printer is on fire"))
+    await admin.close()
