@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
+from bot.config import Settings
 from tests.matrix_helpers import Member, notice_from, running_bot
 from tests.synapse_server import Synapse, synapse_python
 
@@ -348,10 +349,9 @@ async def test_errors_are_reported_in_the_admin_room(
     admin = fresh(synapse, "boss")
     room = await admin.room_with(bot_user.user_id)
     from tests import matrix_helpers
+    from tests.conftest import make_settings as original
 
-    original = matrix_helpers.make_settings
-
-    def with_admin_room(url: str, **changes: object):  # type: ignore[no-untyped-def]
+    def with_admin_room(url: str, **changes: object) -> Settings:
         settings = original(url, **changes)
         return settings.model_copy(
             update={"matrix": settings.matrix.model_copy(update={"admin_room": room})}
