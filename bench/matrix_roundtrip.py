@@ -8,7 +8,9 @@ A member times each command from just before ``room_send`` until its own client'
 long poll that returns as soon as events arrive) delivers the bot's notice in that room:
 
 * pass 1 — N sequential ``!ping`` to the echo bot, then N sequential ``!profile show`` to Samen;
-* pass 2 — the same, interleaved (ping, show, ping, show, …), which cancels slow drift;
+* pass 2 — the same, the bots taking turns in blocks of 10 (``--block``), which cancels slow
+  drift (other work on the machine) without making one bot pay for the other's trailing work
+  (its sync that brings back its own reply, its writes), as strict alternation would;
 * burst — B ``!profile show`` from 5 members at once (B/5 each, every member sending its
   commands back to back without waiting for answers), then the same burst of ``!ping`` to the
   echo bot; the time from the first send until every answer has been seen;
@@ -22,7 +24,7 @@ Run from the repository root (Synapse in its own virtual environment):
 
     SAMEN_SYNAPSE_PYTHON=/path/to/synapse-venv/bin/python \\
         .venv/bin/python bench/matrix_roundtrip.py [--count 200] [--burst 100]
-            [--warmup 10] [--breakdown 100] [--no-interleaved] [--profile]
+            [--warmup 10] [--block 10] [--breakdown 100] [--profile]
 
 This is a benchmark, not a test: it never fails a build, it prints figures.
 """
@@ -469,6 +471,9 @@ class Cpu:
     def __sub__(self, other: Cpu) -> Cpu:
         return Cpu(self.own - other.own, self.synapse - other.synapse)
 
+    def __add__(self, other: Cpu) -> Cpu:
+        return Cpu(self.own + other.own, self.synapse + other.synapse)
+
 
 @dataclass
 class Target:
@@ -492,35 +497,36 @@ class Pass:
 
 
 async def sequential(
-    targets: dict[str, Target], count: int, synapse: Synapse, *, interleaved: bool
+    targets: dict[str, Target], count: int, synapse: Synapse, *, block: int = 0
 ) -> Pass:
-    """`count` round trips to each target: all of one, then all of the next; or alternating."""
+    """`count` round trips to each target, in blocks of `block` commands taking turns (0: all
+    of one target, then all of the next; 1: strictly alternating). A bot's trailing work (its
+    sync that brings back its own reply, its state writes) overlaps the next command, which
+    is another bot's in the first command of each block; CPU is counted per block."""
     result = Pass()
     for name in targets:
         result.latencies[name] = []
         result.samples[name] = []
-    if interleaved:
-        order = [name for _ in range(count) for name in targets]
-    else:
-        order = [name for name in targets for _ in range(count)]
+        result.cpu[name] = Cpu(0.0, 0.0)
+        result.seconds[name] = 0.0
+    size = block or count
+    order: list[str] = []
+    for first in range(0, count, size):
+        for name in targets:
+            order.extend([name] * min(size, count - first))
     segment: str | None = None
-    cpu_start = Cpu.now(synapse)
-    started = clock()
-    for name in order:
-        if name != segment and not interleaved:
+    cpu_start, started = Cpu.now(synapse), clock()
+    for name in [*order, ""]:
+        if name != segment:
             if segment is not None:
-                result.cpu[segment] = Cpu.now(synapse) - cpu_start
-                result.seconds[segment] = clock() - started
+                result.cpu[segment] = result.cpu[segment] + (Cpu.now(synapse) - cpu_start)
+                result.seconds[segment] += clock() - started
             segment, cpu_start, started = name, Cpu.now(synapse), clock()
+        if not name:
+            break
         sent, notice = await targets[name].round_trip()
         result.latencies[name].append(notice.seen - sent.start)
         result.samples[name].append((sent, notice))
-    if segment is not None:
-        result.cpu[segment] = Cpu.now(synapse) - cpu_start
-        result.seconds[segment] = clock() - started
-    elif interleaved:
-        result.cpu["all"] = Cpu.now(synapse) - cpu_start
-        result.seconds["all"] = clock() - started
     return result
 
 
@@ -673,15 +679,19 @@ def print_profile(stats: pstats.Stats, wall: float, commands: int, top: int = 30
     for (file, line, func), (_cc, calls, own, cum, _callers) in raw.items():
         areas[_area(file, func)] += own
         rows.append((cum, own, calls, f"{func} ({_short(file)}:{line})", file))
-    busy = sum(own for area, own in areas.items() if not area.startswith("event loop: waiting"))
+    idle = sum(own for area, own in areas.items() if area.startswith("event loop: waiting"))
+    busy = sum(areas.values()) - idle
     print(f"\n### cProfile of a Samen pass ({commands} sequential `{SHOW}`, {wall:.2f} s wall)\n")
     print(
-        f"This process was busy {busy:.2f} s of {wall:.2f} s "
-        f"({busy / commands * 1000:.2f} ms per command, including the member's client).\n"
+        f"This process was busy {busy:.2f} s of {wall:.2f} s, waiting in epoll {idle:.2f} s "
+        f"({busy / commands * 1000:.2f} ms busy per command: Samen, the idle echo bot and the "
+        "member's client, all slowed down by cProfile).\n"
     )
     print("| where the process's own time went | s | ms per command | share of busy |")
     print("|---|---:|---:|---:|")
     for area, own in areas.most_common():
+        if area.startswith("event loop: waiting"):
+            continue
         print(f"| {area} | {own:.3f} | {own / commands * 1000:.2f} | {own / busy:.1%} |")
     print(f"\n#### top {top} by cumulative time (Samen's code and what it calls)\n")
     print("| cum s | cum ms/command | own s | calls | function |")
@@ -806,16 +816,15 @@ def report(results: Results) -> None:
             f"| {samen.pct(99) / echo.pct(99):.2f} | p50 ≤ {TARGET_RATIO:g} × echo "
             f"| {verdict(ratio <= TARGET_RATIO)} |"
         )
-    first = results.passes[0][1]
-    if first.cpu:
-        print("\n### CPU per command (pass 1)\n")
-        print("| bot | this process ms (bots + clients) | Synapse ms | wall s |")
-        print("|---|---:|---:|---:|")
-        for name, cpu in first.cpu.items():
-            n = len(first.latencies[name])
+    print("\n### CPU per command\n")
+    print("| pass | bot | this process ms (both bots + clients) | Synapse ms | wall s |")
+    print("|---|---|---:|---:|---:|")
+    for label, result in results.passes:
+        for name, cpu in result.cpu.items():
+            n = len(result.latencies[name])
             print(
-                f"| {name} | {cpu.own / n * 1000:.1f} | {cpu.synapse / n * 1000:.1f} "
-                f"| {first.seconds[name]:.1f} |"
+                f"| {label} | {name} | {cpu.own / n * 1000:.1f} | {cpu.synapse / n * 1000:.1f} "
+                f"| {result.seconds[name]:.1f} |"
             )
 
     if results.bursts:
@@ -836,7 +845,8 @@ def report(results: Results) -> None:
 
     if results.breakdown is not None:
         echo_stages, samen_stages, echo_requests, samen_requests = results.breakdown
-        print(f"\n### Where the time goes ({args.breakdown} interleaved commands each, medians)\n")
+        turns = "strictly alternating" if (args.block or 1) == 1 else f"in blocks of {args.block}"
+        print(f"\n### Where the time goes ({args.breakdown} commands each, {turns}, medians)\n")
         print("| stage | echo ms | Samen ms | Samen − echo ms |")
         print("|---|---:|---:|---:|")
         for (label, _b, _e), echo_ms, samen_ms in zip(
@@ -903,7 +913,7 @@ async def bench(args: argparse.Namespace, directory: Path) -> Results:
                     raise RuntimeError(f"unexpected answer to !profile set: {notice.body!r}")
                 target.body = SHOW
             targets = {"echo": echo_rooms[0], "Samen": samen_rooms[0]}
-            warm = await sequential(targets, args.warmup, synapse, interleaved=True)
+            warm = await sequential(targets, args.warmup, synapse, block=1)
             sample = warm.samples["Samen"][-1][1].body
             if "profile" not in sample.lower() and "locale" not in sample.lower():
                 print(f"warning: Samen answered {SHOW!r} with {sample!r}", file=sys.stderr)
@@ -914,15 +924,14 @@ async def bench(args: argparse.Namespace, directory: Path) -> Results:
             print(f"set up in {setup_seconds:.1f} s", file=sys.stderr)
 
             passes: list[tuple[str, Pass]] = []
-            passes.append(
-                ("1 sequential", await sequential(targets, args.count, synapse, interleaved=False))
-            )
+            passes.append(("1 one after the other", await sequential(targets, args.count, synapse)))
             print("pass 1 done", file=sys.stderr)
-            if args.interleaved:
+            if args.block:
+                label = "strictly alternating" if args.block == 1 else f"blocks of {args.block}"
                 passes.append(
                     (
-                        "2 interleaved",
-                        await sequential(targets, args.count, synapse, interleaved=True),
+                        f"2 taking turns, {label}",
+                        await sequential(targets, args.count, synapse, block=args.block),
                     )
                 )
                 print("pass 2 done", file=sys.stderr)
@@ -947,7 +956,9 @@ async def bench(args: argparse.Namespace, directory: Path) -> Results:
                 probe.install()
                 echo.trace(True)
                 try:
-                    traced = await sequential(targets, args.breakdown, synapse, interleaved=True)
+                    traced = await sequential(
+                        targets, args.breakdown, synapse, block=args.block or 1
+                    )
                 finally:
                     probe.remove()
                     echo.trace(False)
@@ -966,7 +977,7 @@ async def bench(args: argparse.Namespace, directory: Path) -> Results:
                 started = clock()
                 profiler.enable()
                 try:
-                    profiled = await sequential(only_samen, args.count, synapse, interleaved=False)
+                    profiled = await sequential(only_samen, args.count, synapse)
                 finally:
                     profiler.disable()
                 wall = clock() - started
@@ -1014,14 +1025,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--breakdown", type=int, default=100, help="traced commands per bot (0: no breakdown)"
     )
     parser.add_argument(
-        "--no-interleaved",
-        dest="interleaved",
-        action="store_false",
-        help="skip the second, interleaved pass",
+        "--block",
+        type=int,
+        default=10,
+        help="pass 2 (and the breakdown): the bots take turns in blocks of this many commands"
+        " (1: strictly alternating; 0: no pass 2)",
     )
     parser.add_argument("--profile", action="store_true", help="one more Samen pass under cProfile")
     args = parser.parse_args(argv)
-    if args.count < 1 or args.warmup < 1 or args.burst < 0 or args.members < 1:
+    if args.count < 1 or args.warmup < 1 or args.burst < 0 or args.members < 1 or args.block < 0:
         parser.error("--count and --warmup must be at least 1, --members at least 1")
     if args.burst and args.burst < args.members:
         parser.error("--burst must be 0 or at least --members")

@@ -40,9 +40,10 @@ def _run(args: argparse.Namespace) -> int:
         from adapters.matrix import MatrixAdapter
 
         adapters.append(MatrixAdapter(app))
-    for platform in platforms:
-        if platform not in ("matrix",):
-            raise SystemExit(f"samen: the {platform} adapter is not available in this version yet")
+    if "discord" in platforms:
+        from adapters.discord_bot import DiscordAdapter
+
+        adapters.append(DiscordAdapter(app))
     if not platforms:
         adapters.append(ConsoleAdapter(app, _console_name(settings, getattr(args, "as_", None))))
     asyncio.run(app.run(adapters))

@@ -69,7 +69,11 @@ def _leaf(catalogues: Catalogues, spec: CommandSpec, name: str) -> dict[str, Any
         "name": name,
         "description": description,
         "description_localizations": localized,
-        "options": [_option(catalogues, p.name, p.type, p.help, p.required) for p in spec.params],
+        "options": [
+            _option(catalogues, p.name, p.type, p.help, p.required)
+            for p in spec.params
+            if not p.type.long  # paragraphs are typed in a modal, not as options
+        ],
     }
 
 

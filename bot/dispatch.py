@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.context import Context
 from bot.errors import PermissionDenied, UserError
 from bot.grammar import Token, bind, tokenize
-from bot.i18n import N_, Catalogues, Translator, normalise_locale
+from bot.i18n import N_, Catalogues, LazyText, Translator, normalise_locale
 from bot.identity import SeenTracker, resolve_actor
 from bot.notifier import Invitation, Notifier
 from bot.registry import Registry
@@ -225,6 +225,51 @@ class Dispatcher:
             except Exception:
                 log.exception("notification to %s failed", notification.target)
         return reply
+
+    async def autocomplete(
+        self, invocation: Invocation, param_name: str, partial: str
+    ) -> list[tuple[str, str]]:
+        """Suggestions (label, value) for a parameter as the member types it; nothing is
+        written, and the chosen value is converted (re-checked) by the command itself."""
+        spec = self.registry.get(invocation.command or "")
+        param = spec.param(param_name) if spec else None
+        if param is None or not param.type.has_autocomplete:
+            return []
+        session = self.database.open_session()
+        try:
+            member, account = resolve_actor(
+                session,
+                invocation.platform,
+                invocation.user_id,
+                invocation.display_name or invocation.user_id,
+                self.clock.now(),
+            )
+            t = self.catalogues.translator(
+                member.locale or normalise_locale(invocation.locale), self.settings.default_locale
+            )
+            ctx = Context(
+                settings=self.settings,
+                session=session,
+                clock=self.clock,
+                catalogues=self.catalogues,
+                registry=self.registry,
+                actor=member,
+                account=account,
+                t=t,
+                is_admin=self.settings.is_admin(invocation.platform, invocation.user_id),
+                place=invocation.place,
+                is_direct=invocation.is_direct,
+            )
+            choices = await param.type.autocomplete(ctx, partial)
+            return [
+                (t(c.label) if isinstance(c.label, LazyText) else c.label, c.value) for c in choices
+            ][:25]
+        except Exception:
+            log.exception("autocomplete of %s.%s failed", invocation.command, param_name)
+            return []
+        finally:
+            session.rollback()
+            session.close()
 
     def flush_seen(self) -> None:
         """Write the batch of last-seen times (also called when the app stops)."""

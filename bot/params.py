@@ -44,7 +44,9 @@ class ParamType:
 
     kind: ClassVar[OptionKind] = OptionKind.STRING
     max_length: int | None = None
-    long: bool = False  # a paragraph: a modal field on Discord
+    # a paragraph (a post's details, a pitch, a guide): typed in a modal on Discord; edits
+    # keep plain options so that changing one field does not open a form
+    long: bool = False
 
     def choices(self) -> tuple[Choice, ...]:
         """Fixed choices (at most 25), offered as a list by platforms that can."""

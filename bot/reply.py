@@ -55,6 +55,9 @@ class Reply:
     visibility: Visibility = Visibility.PUBLIC
     is_error: bool = False
     mentions: tuple[int, ...] = field(default=())  # member ids the text speaks to
+    # after an action (a button, a reaction): the command whose answer replaces the message
+    # the action was on, e.g. "meetup show 3" to show the new RSVP counts
+    refresh: str = ""
 
     def plain(self) -> str:
         """A readable plain-text form, used by the console and as a fallback body."""

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import col, select
 
+from storage.circles import CircleMembership, CirclePlace
 from storage.db import Database
 from storage.identity import Account
 from storage.platform_state import get_state, set_state
@@ -26,6 +27,25 @@ class AdapterState:
     def set(self, key: str, value: str) -> None:
         with self.database.session() as session:
             set_state(session, self.platform, key, value, datetime.now(UTC))
+
+    def member_place(self, platform_user_id: str) -> str | None:
+        """A place on this platform linked to one of the member's circles (to mention them
+        there when a direct message cannot reach them)."""
+        with self.database.session() as session:
+            row = session.exec(
+                select(CirclePlace.place_id)
+                .join(
+                    CircleMembership, col(CircleMembership.circle_id) == col(CirclePlace.circle_id)
+                )
+                .join(Account, col(Account.member_id) == col(CircleMembership.member_id))
+                .where(
+                    Account.platform == self.platform,
+                    Account.platform_user_id == platform_user_id,
+                    CirclePlace.platform == self.platform,
+                )
+                .limit(1)
+            ).first()
+            return row
 
     def platform_ids(self, member_ids: list[int]) -> dict[int, str]:
         """Each member's user id on this platform (for mentions), where they have one."""

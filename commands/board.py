@@ -662,7 +662,7 @@ async def edit(
     post: Annotated[Post, Opt(PostRef(), N_("The post number"))],
     *,
     title: Annotated[str | None, Opt(Text(120), N_("In a few words"))] = None,
-    description: Annotated[str | None, Opt(Text(2000, long=True), N_("The details"))] = None,
+    description: Annotated[str | None, Opt(Text(2000), N_("The details"))] = None,
     category: Annotated[str | None, Opt(OneOf(CATEGORIES), N_("The category"))] = None,
     sector: SectorOpt = None,
     region: RegionOpt = None,

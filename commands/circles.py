@@ -283,9 +283,7 @@ async def edit(
     *,
     name: Annotated[str | None, Opt(Text(80), N_("The name members see"))] = None,
     kind: Annotated[str | None, Opt(OneOf(KINDS), N_("sector, theme or region"))] = None,
-    description: Annotated[
-        str | None, Opt(Text(1000, long=True), N_("What the circle is about"))
-    ] = None,
+    description: Annotated[str | None, Opt(Text(1000), N_("What the circle is about"))] = None,
     open_: Annotated[
         bool | None, Opt(Flag(), N_("May every member schedule meetups?"), name="open")
     ] = None,

@@ -398,7 +398,7 @@ async def edit(
     meetup: MeetupArg,
     *,
     title: Annotated[str | None, Opt(Text(120), N_("The meetup's name"))] = None,
-    description: Annotated[str | None, Opt(Text(2000, long=True), N_("What to expect"))] = None,
+    description: Annotated[str | None, Opt(Text(2000), N_("What to expect"))] = None,
     format: Annotated[Term | None, Opt(Vocabulary("formats"), N_("The format"))] = None,
     venue: Annotated[Venue | None, Opt(VenueRef(), N_("Where"))] = None,
     online: Annotated[str | None, Opt(Text(300), N_("Or an online link"))] = None,
@@ -522,7 +522,7 @@ async def rsvp(
             title=meetup.title,
             when=when,
         )
-    return Reply(text=text, visibility=Visibility.PRIVATE)
+    return Reply(text=text, visibility=Visibility.PRIVATE, refresh=f"meetup show {meetup.id}")
 
 
 @commands.command(

@@ -156,7 +156,7 @@ async def set_profile(
     languages: Annotated[
         tuple[str, ...] | None, Opt(Languages(), N_("Languages you speak, comma-separated"))
     ] = None,
-    bio: Annotated[str | None, Opt(Text(500, long=True), N_("A few words about you"))] = None,
+    bio: Annotated[str | None, Opt(Text(500), N_("A few words about you"))] = None,
     locale: Annotated[str | None, Opt(OneOf(LOCALES), N_("The language I speak to you"))] = None,
     visibility: Annotated[
         str | None, Opt(OneOf(VISIBILITY), N_("Who may see your profile"))

@@ -88,7 +88,7 @@ async def edit(
     city: Annotated[str | None, Opt(Text(80), N_("The city"))] = None,
     capacity: Annotated[int | None, Opt(Integer(1, 100_000), N_("How many people fit"))] = None,
     accessibility: Annotated[
-        str | None, Opt(Text(1000, long=True), N_("Access: steps, lift, toilets…"))
+        str | None, Opt(Text(1000), N_("Access: steps, lift, toilets…"))
     ] = None,
     online: Annotated[str | None, Opt(Text(300), N_("A link, for an online venue"))] = None,
 ) -> Reply:

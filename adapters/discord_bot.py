@@ -1,0 +1,405 @@
+"""The Discord adapter (discord.py): the registry compiled into slash commands, interactions
+turned into Invocations, Replies rendered as messages, embeds, buttons and modals.
+
+It holds no domain logic. Each declared command becomes an ``app_commands.Command`` whose
+callback has a generated signature (discord.py reads ``inspect.signature``); options Discord
+cannot type natively travel as strings and are converted, and re-checked, by the core.
+Paragraph parameters (a description, a pitch, a guide) are typed in a modal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import json
+import logging
+import os
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from adapters.discord_render import ActionButton, clip, message_parts
+from bot.app import App, StartupError
+from bot.dispatch import Invocation
+from bot.i18n import LazyText
+from bot.params import OptionKind
+from bot.registry import Registry
+from bot.reply import Reply, Visibility
+from bot.spec import CommandSpec, ParamSpec
+from bot.state import AdapterState
+
+log = logging.getLogger(__name__)
+
+DEFER_AFTER = 2.0  # seconds; Discord wants an answer within 3
+ANNOTATIONS: dict[OptionKind, Any] = {
+    OptionKind.STRING: str,
+    OptionKind.INTEGER: int,
+    OptionKind.BOOLEAN: bool,
+    OptionKind.USER: discord.User,
+    OptionKind.CHANNEL: discord.abc.GuildChannel,
+}
+DISCORD_LOCALES = {
+    discord.Locale.dutch: "nl",
+    discord.Locale.french: "fr",
+    discord.Locale.american_english: "en",
+    discord.Locale.british_english: "en",
+}
+
+
+class DiscordSetupError(StartupError):
+    """The Discord configuration cannot be used."""
+
+
+class CatalogueTranslator(app_commands.Translator):
+    """Descriptions and choice names in nl, fr, en-US and en-GB from Samen's catalogues."""
+
+    def __init__(self, app: App):
+        self.app = app
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        ours = DISCORD_LOCALES.get(locale)
+        msgid = string.extras.get("msgid")
+        if ours is None or msgid is None:
+            return None
+        return self.app.catalogues.translator(ours, "en")(LazyText(msgid))
+
+
+def localized(app: App, message: LazyText | str) -> app_commands.locale_str:
+    if isinstance(message, LazyText):
+        english = app.catalogues.translator("en", "en")(message)
+        return app_commands.locale_str(english, msgid=message.msgid)
+    return app_commands.locale_str(message)
+
+
+def option_value(value: Any) -> str:
+    """What the core's converters read: mentions for users, ids for channels."""
+    if isinstance(value, discord.abc.User):
+        return f"<@{value.id}>"
+    if isinstance(value, discord.abc.GuildChannel | discord.Thread):
+        return str(value.id)
+    return str(value)
+
+
+def invocation_of(
+    interaction: discord.Interaction[Any],
+    *,
+    command: str | None = None,
+    options: dict[str, str] | None = None,
+    text: str | None = None,
+) -> Invocation:
+    user = interaction.user
+    return Invocation(
+        platform="discord",
+        user_id=str(user.id),
+        display_name=user.display_name,
+        command=command,
+        options=options or {},
+        text=text,
+        place=str(interaction.channel_id) if interaction.channel_id else None,
+        locale=str(interaction.locale),
+        is_direct=interaction.guild_id is None,
+    )
+
+
+class ParagraphModal(discord.ui.Modal):
+    """Paragraph parameters, typed in a form; submitting it runs the command."""
+
+    def __init__(
+        self,
+        adapter: DiscordAdapter,
+        spec: CommandSpec,
+        options: dict[str, str],
+        params: list[ParamSpec],
+        title: str,
+    ):
+        super().__init__(title=clip(title, 45), timeout=900)
+        self.adapter, self.spec, self.options = adapter, spec, options
+        self.inputs: dict[str, discord.ui.TextInput[Any]] = {}
+        for param in params[:5]:
+            field: discord.ui.TextInput[Any] = discord.ui.TextInput(
+                label=clip(self.adapter.text(param.help, options.get("__locale__")), 45),
+                style=discord.TextStyle.paragraph,
+                required=param.required,
+                max_length=min(param.type.max_length or 4000, 4000),
+            )
+            self.inputs[param.name] = field
+            self.add_item(field)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        options = {k: v for k, v in self.options.items() if not k.startswith("__")}
+        for name, field in self.inputs.items():
+            if field.value:
+                options[name] = field.value
+        await self.adapter.respond(
+            interaction, invocation_of(interaction, command=self.spec.name, options=options)
+        )
+
+
+class SamenClient(discord.Client):
+    def __init__(self, adapter: DiscordAdapter, **options: Any):
+        super().__init__(intents=discord.Intents.default(), **options)
+        self.samen = adapter
+        self.tree = app_commands.CommandTree(self)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(ActionButton)
+        await self.tree.set_translator(CatalogueTranslator(self.samen.app))
+        self.samen.build_tree(self.tree)
+        await self.samen.sync_commands(self.tree)
+
+
+class DiscordAdapter:
+    platform = "discord"
+
+    def __init__(self, app: App, **client_options: Any):
+        self.app = app
+        self.settings = app.settings.discord
+        self.state = AdapterState(app.database, self.platform)
+        self.client = SamenClient(self, **client_options)
+        self.synced = 0
+        app.notifier.register(self)
+
+    def text(self, message: LazyText | str, locale: str | None = None) -> str:
+        t = self.app.catalogues.translator(locale, self.app.settings.default_locale)
+        return t(message) if isinstance(message, LazyText) else message
+
+    # -- the command tree -------------------------------------------------------------------
+
+    def build_tree(self, tree: app_commands.CommandTree[Any]) -> None:
+        registry: Registry = self.app.registry
+        groups: dict[tuple[str, ...], app_commands.Group] = {}
+        for path, help_text in sorted(registry.groups().items(), key=lambda p: len(p[0])):
+            parent = groups.get(path[:-1])
+            groups[path] = app_commands.Group(
+                name=path[-1], description=localized(self.app, help_text), parent=parent
+            )
+        for spec in registry:
+            command = self.compile(spec, groups.get(spec.path[:-1]))
+            parent = groups.get(spec.path[:-1])
+            if parent is not None:
+                parent.add_command(command)
+            else:
+                tree.add_command(command)
+        for path, group in groups.items():
+            if len(path) == 1:
+                tree.add_command(group)
+
+    def compile(
+        self, spec: CommandSpec, parent: app_commands.Group | None
+    ) -> app_commands.Command[Any, ..., None]:
+        adapter = self
+        options = [p for p in spec.params if not p.type.long]
+        paragraphs = [p for p in spec.params if p.type.long]
+
+        async def callback(interaction: discord.Interaction[Any], **values: Any) -> None:
+            given = {
+                param.name: option_value(values[param.argument])
+                for param in options
+                if values.get(param.argument) is not None
+            }
+            if paragraphs:
+                given["__locale__"] = str(interaction.locale)
+                title = adapter.text(spec.help, str(interaction.locale)[:2])
+                await interaction.response.send_modal(
+                    ParagraphModal(adapter, spec, given, paragraphs, title)
+                )
+                return
+            await adapter.respond(
+                interaction, invocation_of(interaction, command=spec.name, options=given)
+            )
+
+        parameters = [
+            inspect.Parameter(
+                "interaction",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=discord.Interaction,
+            )
+        ]
+        for param in sorted(options, key=lambda p: not p.required):
+            annotation = ANNOTATIONS[param.type.kind]
+            parameters.append(
+                inspect.Parameter(
+                    param.argument,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=annotation if param.required else annotation | None,
+                    default=inspect.Parameter.empty if param.required else None,
+                )
+            )
+        callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
+            p.argument: localized(self.app, p.help) for p in options
+        }
+        callback.__discord_app_commands_param_rename__ = {  # type: ignore[attr-defined]
+            p.argument: p.name for p in options if p.argument != p.name
+        }
+        callback.__discord_app_commands_param_choices__ = {  # type: ignore[attr-defined]
+            p.argument: [
+                app_commands.Choice(name=localized(self.app, c.label), value=c.value)
+                for c in p.type.choices()
+            ]
+            for p in options
+            if p.type.choices()
+        }
+        callback.__discord_app_commands_param_autocomplete__ = {  # type: ignore[attr-defined]
+            p.argument: self._autocompleter(spec, p)
+            for p in options
+            if p.type.has_autocomplete and not p.type.choices()
+        }
+        return app_commands.Command(
+            name=spec.path[-1],
+            description=localized(self.app, spec.help),
+            callback=callback,
+            parent=parent,
+        )
+
+    def _autocompleter(self, spec: CommandSpec, param: ParamSpec) -> Any:
+        async def suggest(
+            interaction: discord.Interaction[Any], current: str
+        ) -> list[app_commands.Choice[str]]:
+            pairs = await self.app.dispatcher.autocomplete(
+                invocation_of(interaction, command=spec.name), param.name, current
+            )
+            return [
+                app_commands.Choice(name=clip(label, 100), value=value) for label, value in pairs
+            ]
+
+        return suggest
+
+    async def payload(self, tree: app_commands.CommandTree[Any]) -> list[dict[str, Any]]:
+        """The JSON that tree.sync() sends, with the translations in it."""
+        translator = tree.translator
+        return [
+            await command.get_translated_payload(tree, translator)  # type: ignore[arg-type]
+            for command in tree.get_commands()
+        ]
+
+    async def sync_commands(self, tree: app_commands.CommandTree[Any]) -> None:
+        """Send the commands to each guild, only when they changed since the last time."""
+        body = json.dumps(await self.payload(tree), sort_keys=True, ensure_ascii=False)
+        digest = hashlib.sha256(body.encode()).hexdigest()
+        for guild_id in self.settings.guild_ids or (0,):
+            key = f"commands_hash:{guild_id}"
+            if self.state.get(key) == digest:
+                continue
+            guild = discord.Object(id=guild_id) if guild_id else None
+            if guild is not None:
+                tree.copy_global_to(guild=guild)
+            await tree.sync(guild=guild)
+            self.synced += 1
+            self.state.set(key, digest)
+
+    # -- interactions ---------------------------------------------------------------------------
+
+    async def respond(self, interaction: discord.Interaction[Any], invocation: Invocation) -> None:
+        """Dispatch; answer at once, or defer and follow up if the core takes longer."""
+        task = asyncio.ensure_future(self.app.dispatcher.dispatch(invocation))
+        done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
+        if not done:
+            await interaction.response.defer(thinking=True)
+            reply = await task
+            await interaction.followup.send(**self.parts(reply))
+            return
+        reply = task.result()
+        await interaction.response.send_message(
+            ephemeral=reply.visibility is not Visibility.PUBLIC, **self.parts(reply)
+        )
+
+    async def on_action(self, interaction: discord.Interaction[Any], invocation: str) -> None:
+        """A button: the command it stands for, as the member who clicked; the message it was
+        on is refreshed when the answer says how."""
+        reply = await self.app.dispatcher.dispatch(invocation_of(interaction, text=invocation))
+        if reply.refresh and not reply.is_error and interaction.message is not None:
+            fresh = await self.app.dispatcher.dispatch(
+                invocation_of(interaction, text=reply.refresh)
+            )
+            await interaction.response.edit_message(**self.parts(fresh, edit=True))
+            await interaction.followup.send(ephemeral=True, **self.parts(reply))
+            return
+        await interaction.response.send_message(ephemeral=True, **self.parts(reply))
+
+    def parts(self, reply: Reply, *, edit: bool = False) -> dict[str, Any]:
+        mentions = ""
+        if reply.mentions:
+            ids = self.state.platform_ids(list(reply.mentions))
+            mentions = " ".join(f"<@{user_id}>" for user_id in ids.values())
+        parts = message_parts(reply, mentions)
+        if edit:
+            parts.pop("files", None)
+            parts.setdefault("embed", None)
+        return parts
+
+    # -- the Notifier's side ----------------------------------------------------------------------
+
+    async def send_direct(
+        self, platform_user_id: str, reply: Reply, key: str | None = None
+    ) -> bool:
+        try:
+            user = self.client.get_user(int(platform_user_id)) or await self.client.fetch_user(
+                int(platform_user_id)
+            )
+            await user.send(**self.parts(reply), **self._nonce(key))
+            return True
+        except discord.Forbidden:  # direct messages closed: mention them in their circle
+            place = self.fallback_place(platform_user_id)
+            if place is None:
+                return False
+            return await self.send_to_place(
+                place,
+                Reply(
+                    title=reply.title,
+                    text=reply.text,
+                    fields=reply.fields,
+                    actions=reply.actions,
+                    attachments=reply.attachments,
+                ),
+                key,
+                mention=platform_user_id,
+            )
+        except discord.HTTPException:
+            log.exception("direct message to %s failed", platform_user_id)
+            return False
+
+    def fallback_place(self, platform_user_id: str) -> str | None:
+        return self.state.member_place(platform_user_id)
+
+    async def send_to_place(
+        self, place_id: str, reply: Reply, key: str | None = None, mention: str | None = None
+    ) -> bool:
+        try:
+            channel = self.client.get_channel(int(place_id)) or await self.client.fetch_channel(
+                int(place_id)
+            )
+            parts = self.parts(reply)
+            if mention:
+                parts["content"] = f"<@{mention}> {parts.get('content') or ''}".strip()
+            await channel.send(**parts, **self._nonce(key))  # type: ignore[union-attr]
+            return True
+        except discord.HTTPException:
+            log.exception("message to channel %s failed", place_id)
+            return False
+
+    @staticmethod
+    def _nonce(key: str | None) -> dict[str, Any]:
+        """Discord drops a message whose nonce it saw moments ago (an idempotency key)."""
+        if not key:
+            return {}
+        return {"nonce": hashlib.sha256(key.encode()).hexdigest()[:25]}
+
+    async def invite(self, place_id: str, platform_user_id: str) -> bool:
+        return False  # channels are open to the guild; roles come with circle links
+
+    # -- running --------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        token = os.environ.get(self.settings.token_env, "")
+        if not token:
+            raise DiscordSetupError(f"set ${self.settings.token_env} to the bot's token")
+        async with self.client:
+            await self.client.start(token)

@@ -1,0 +1,319 @@
+"""Samen on Discord, through discord.py's own gateway and HTTP code against a local stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+import yarl
+
+from adapters.discord_bot import DiscordAdapter
+from bot.app import App
+from bot.clock import Clock, SystemClock
+from tests.conftest import make_settings
+from tests.discord_standin import GUILD_ID, StandIn, snowflake
+
+ALICE = "920000000000000001"
+BOB = "920000000000000002"
+
+
+@pytest.fixture
+async def standin(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[StandIn]:
+    server = StandIn(members={ALICE: "alice", BOB: "bob"})
+    await server.start()
+    monkeypatch.setattr(discord.http.Route, "BASE", f"http://127.0.0.1:{server.port}/api/v10")
+    monkeypatch.setattr(
+        discord.gateway.DiscordWebSocket,
+        "DEFAULT_GATEWAY",
+        yarl.URL(f"ws://127.0.0.1:{server.port}/gateway"),
+    )
+    yield server
+    await server.stop()
+
+
+@contextlib.asynccontextmanager
+async def running(
+    standin: StandIn,
+    database: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    clock: Clock | None = None,
+    admins: tuple[str, ...] = (),
+) -> AsyncIterator[tuple[App, DiscordAdapter]]:
+    settings = make_settings(f"sqlite:///{database}")
+    settings = settings.model_copy(
+        update={
+            "discord": settings.discord.model_copy(
+                update={
+                    "enabled": True,
+                    "guild_ids": (int(GUILD_ID),),
+                    "token_env": "SAMEN_TEST_DISCORD",
+                }
+            ),
+            "admins": admins,
+        }
+    )
+    monkeypatch.setenv("SAMEN_TEST_DISCORD", "test-token")
+    app = App(settings, clock=clock or SystemClock())
+    app.prepare_database()
+    adapter = DiscordAdapter(app, guild_ready_timeout=0.1)
+    standin.identified.clear()
+    task = asyncio.create_task(adapter.run())
+    ready = asyncio.create_task(adapter.client.wait_until_ready())
+    done, _ = await asyncio.wait({task, ready}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        task.result()
+    assert ready in done, "discord.py did not get ready"
+    try:
+        yield app, adapter
+    finally:
+        if task.done() and task.exception():  # a parser error ends client.start(): show it
+            raise task.exception()  # type: ignore[misc]
+        await adapter.client.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        app.database.dispose()
+
+
+def slash(group: str, sub: str | None, options: list[dict[str, Any]]) -> dict[str, Any]:
+    if sub is None:
+        return {"id": snowflake(), "name": group, "type": 1, "options": options}
+    return {
+        "id": snowflake(),
+        "name": group,
+        "type": 1,
+        "options": [{"name": sub, "type": 1, "options": options}],
+    }
+
+
+def opt(name: str, value: Any, kind: int = 3) -> dict[str, Any]:
+    return {"name": name, "type": kind, "value": value}
+
+
+async def command(standin: StandIn, user_id: str, data: dict[str, Any], **kw: Any) -> Any:
+    payload = standin.interaction(2, data, user_id, **kw)
+    await standin.push(payload)
+    return (await standin.answer_to(payload)).body
+
+
+async def submit_modal(
+    standin: StandIn, user_id: str, modal: dict[str, Any], values: list[str]
+) -> Any:
+    rows = [
+        {
+            "type": 1,
+            "components": [
+                {"type": 4, "custom_id": row["components"][0]["custom_id"], "value": value}
+            ],
+        }
+        for row, value in zip(modal["components"], values, strict=False)
+    ]
+    submit = standin.interaction(5, {"custom_id": modal["custom_id"], "components": rows}, user_id)
+    await standin.push(submit)
+    return (await standin.answer_to(submit)).body
+
+
+async def test_commands_are_synced_once_and_a_slash_command_answers_with_an_embed(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "s.db"
+    async with running(standin, database, monkeypatch):
+        puts = [r for r in standin.requests if r.method == "PUT"]
+        assert len(puts) == 1
+        assert puts[0].path == f"/applications/900000000000000001/guilds/{GUILD_ID}/commands"
+        names = {c["name"] for c in puts[0].body}
+        assert {"profile", "board", "meetup", "circle", "help", "link"} <= names
+        profile = next(c for c in puts[0].body if c["name"] == "profile")
+        show = next(o for o in profile["options"] if o["name"] == "show")
+        assert show["description_localizations"]["nl"] == "Toon je profiel of dat van een ander lid"
+        await command(
+            standin,
+            ALICE,
+            slash(
+                "profile",
+                "set",
+                [opt("locale", "en"), opt("region", "gent"), opt("sectors", "audiovisual")],
+            ),
+        )
+        answer = await command(standin, ALICE, slash("profile", "show", []))
+        assert answer["type"] == 4
+        embed = answer["data"]["embeds"][0]
+        assert embed["title"].startswith("alice (#1)")
+        assert {"name": "Region", "value": "Ghent", "inline": True} in embed["fields"]
+    async with running(standin, database, monkeypatch):
+        assert len([r for r in standin.requests if r.method == "PUT"]) == 1  # unchanged
+
+
+async def test_a_bad_option_gets_an_ephemeral_translated_error(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(standin, tmp_path / "s.db", monkeypatch):
+        answer = await command(
+            standin, BOB, slash("profile", "set", [opt("region", "Atlantis")]), locale="fr"
+        )
+        assert answer["data"]["flags"] & 64  # ephemeral
+        assert "Je ne connais pas « Atlantis »" in answer["data"]["content"]
+
+
+async def test_autocomplete_offers_choices_from_the_core(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(standin, tmp_path / "s.db", monkeypatch):
+        data = slash(
+            "circle", "join", [{"name": "circle", "type": 3, "value": "ga", "focused": True}]
+        )
+        payload = standin.interaction(4, data, ALICE)
+        await standin.push(payload)
+        answer = (await standin.answer_to(payload)).body
+        assert answer["type"] == 8
+        values = [c["value"] for c in answer["data"]["choices"]]
+        assert "gent" in values
+
+
+async def test_the_rsvp_button_stores_the_answer_and_updates_the_message_after_a_restart(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "s.db"
+    async with running(standin, database, monkeypatch, admins=(f"discord:{ALICE}",)):
+        answer = await command(
+            standin,
+            ALICE,
+            slash(
+                "meetup",
+                "create",
+                [
+                    opt("title", "Werkontbijt"),
+                    opt("circle", "brussels"),
+                    opt("start", "2030-01-07 08:30"),
+                    opt("capacity", 5, 4),
+                ],
+            ),
+        )
+        assert answer["type"] == 9  # the description is typed in a modal
+        answer = await submit_modal(standin, ALICE, answer["data"], ["Coffee and croissants"])
+    buttons = answer["data"]["components"][0]["components"]
+    going = next(b for b in buttons if b["custom_id"].endswith("going"))
+    assert going["custom_id"] == "samen:meetup rsvp 1 going"
+    message = next(m for m in standin.messages.values() if m["components"])
+    async with running(standin, database, monkeypatch):  # a new process: no view in memory
+        click = standin.interaction(
+            3, {"custom_id": going["custom_id"], "component_type": 2}, BOB, message=message
+        )
+        await standin.push(click)
+        update = (await standin.answer_to(click)).body
+        assert update["type"] == 7  # the message is updated in place
+        fields = {f["name"]: f["value"] for f in update["data"]["embeds"][0]["fields"]}
+        assert "1/5" in fields["Next dates"]
+        followup = await standin.wait_request(lambda r: r.path.startswith("/webhooks/"))
+        assert followup.body["flags"] & 64
+
+
+async def test_a_modal_collects_the_description_of_a_post(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(standin, tmp_path / "s.db", monkeypatch):
+        answer = await command(
+            standin,
+            ALICE,
+            slash(
+                "need", "post", [opt("title", "A van for Saturday"), opt("category", "logistics")]
+            ),
+        )
+        assert answer["type"] == 9  # a modal
+        modal = answer["data"]
+        field = modal["components"][0]["components"][0]
+        submit = standin.interaction(
+            5,
+            {
+                "custom_id": modal["custom_id"],
+                "components": [
+                    {
+                        "type": 1,
+                        "components": [
+                            {
+                                "type": 4,
+                                "custom_id": field["custom_id"],
+                                "value": "From Gent to Namur, 9h",
+                            }
+                        ],
+                    }
+                ],
+            },
+            ALICE,
+        )
+        await standin.push(submit)
+        posted = (await standin.answer_to(submit)).body
+        assert "#1" in posted["data"]["embeds"][0]["title"]
+        shown = await command(standin, BOB, slash("board", "show", [opt("post", "1")]))
+        assert shown["data"]["embeds"][0]["description"] == "From Gent to Namur, 9h"
+
+
+async def test_a_reminder_is_a_dm_and_falls_back_to_the_circle_channel_when_dms_are_closed(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.notifier import MemberTarget, Notification
+    from bot.reply import Reply
+
+    async with running(standin, tmp_path / "s.db", monkeypatch, admins=(f"discord:{ALICE}",)) as (
+        app,
+        _,
+    ):
+        await command(standin, ALICE, slash("circle", "link", [opt("circle", "gent")]))
+        await command(standin, BOB, slash("circle", "join", [opt("circle", "gent")]))
+        delivered = await app.notifier.deliver(Notification(MemberTarget(2), Reply(text="ping 1")))
+        assert delivered
+        dm = await standin.wait_request(
+            lambda r: (
+                r.method == "POST"
+                and r.path.startswith("/channels/")
+                and (r.body or {}).get("content") == "ping 1"
+            )
+        )
+        assert dm.path.split("/")[2] in standin.dm_channels
+        standin.closed_dms.add(BOB)
+        delivered = await app.notifier.deliver(Notification(MemberTarget(2), Reply(text="ping 2")))
+        assert delivered
+        fallback = await standin.wait_request(
+            lambda r: (
+                r.method == "POST"
+                and "ping 2" in ((r.body or {}).get("content") or "")
+                and r.path == "/channels/900000000000000004/messages"
+            )
+        )
+        assert fallback.body["content"].startswith(f"<@{BOB}>")
+
+
+async def test_the_command_payload_fits_discords_limits_and_matches_the_core_shape(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.discord_shape import command_payload, limit_problems
+
+    async with running(standin, tmp_path / "s.db", monkeypatch) as (app, _):
+        sent = next(r for r in standin.requests if r.method == "PUT").body
+    assert limit_problems(sent) == []
+    ours = command_payload(app.registry, app.catalogues)
+
+    def shape(commands: list[dict[str, Any]]) -> Any:
+        def walk(item: dict[str, Any]) -> Any:
+            return (
+                item["name"],
+                item.get("type"),
+                item["description"],
+                tuple(sorted((item.get("description_localizations") or {}).items())),
+                bool(item.get("required")),
+                tuple(sorted(c["value"] for c in item.get("choices", []))),
+                bool(item.get("autocomplete")),
+                tuple(sorted(walk(o) for o in item.get("options", []))),
+            )
+
+        return sorted(walk(c) for c in commands)
+
+    assert shape(sent) == shape(ours)
+    assert json.dumps(sent)  # serialisable, as sent
