@@ -59,31 +59,6 @@ HANDLED_KEEP = 2000
 NEW_ROOM_WINDOW_MS = 10 * 60 * 1000
 
 
-class AdminRoomReporter(logging.Handler):
-    """Errors logged anywhere in Samen are posted to the admins' room (at most one a minute)."""
-
-    def __init__(self, adapter: MatrixAdapter, room_id: str):
-        super().__init__(logging.ERROR)
-        self.adapter = adapter
-        self.room_id = room_id
-        self._last = 0.0
-        self.tasks: set[asyncio.Task[bool]] = set()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        now = time.monotonic()
-        if now - self._last < 60 or record.name.startswith(("nio", "aiohttp")):
-            return
-        self._last = now
-        text = f"⚠️ {record.levelname} {record.name}: {record.getMessage()}"[:2000]
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        task = loop.create_task(self.adapter.send_to_place(self.room_id, Reply(text=text)))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-
 class MatrixSetupError(StartupError):
     """The Matrix configuration cannot be used (the message says what to change)."""
 
@@ -176,15 +151,9 @@ class MatrixAdapter:
         self._handled = dict.fromkeys(json.loads(self.state.get("handled") or "[]"))
         self._dm_rooms = json.loads(self.state.get("dm_rooms") or "{}")
         sender = asyncio.create_task(self._send_loop(), name="matrix-send")
-        reporter = None
-        if self.settings.admin_room:
-            reporter = AdminRoomReporter(self, self.settings.admin_room)
-            logging.getLogger().addHandler(reporter)
         try:
             await self._sync_loop()
         finally:
-            if reporter is not None:
-                logging.getLogger().removeHandler(reporter)
             sender.cancel()
             await self.client.close()
 

@@ -11,8 +11,9 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.i18n import Catalogues
-from bot.notifier import NotifierHub
+from bot.notifier import NotifierHub, PlaceTarget
 from bot.registry import Registry
+from bot.reporting import AdminReporter
 from bot.services import Services
 from commands import ALL
 from scheduler.service import SchedulerService
@@ -91,14 +92,31 @@ class App:
                 if venue_by_key(session, place.key) is None:
                     session.add(Venue(**place.model_dump(), created_at=self.clock.now()))
 
+    def error_reports(self) -> AdminReporter | None:
+        """Send logged errors to the admins' room or channel (bot.toml); returns the handler."""
+        places = []
+        matrix, discord = self.settings.matrix, self.settings.discord
+        if matrix.enabled and matrix.admin_room:
+            places.append(PlaceTarget("matrix", matrix.admin_room))
+        if discord.enabled and discord.admin_channel_id:
+            places.append(PlaceTarget("discord", str(discord.admin_channel_id)))
+        if not places:
+            return None
+        reporter = AdminReporter(self.notifier, places)
+        logging.getLogger().addHandler(reporter)
+        return reporter
+
     async def run(self, adapters: Sequence[Adapter]) -> None:
         self.prepare_database()
         self.scheduler.start()
+        reporter = self.error_reports()
         try:
             async with asyncio.TaskGroup() as group:
                 for adapter in adapters:
                     group.create_task(adapter.run(), name=f"adapter-{adapter.platform}")
         finally:
+            if reporter is not None:
+                logging.getLogger().removeHandler(reporter)
             self.scheduler.shutdown()
             self.dispatcher.flush_seen()
             self.database.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,6 +156,7 @@ async def running_bot(
     app = App(settings, clock=clock or SystemClock())
     app.prepare_database()
     adapter = MatrixAdapter(app)
+    reporter = app.error_reports()
     task = asyncio.create_task(adapter.run())
     ready = asyncio.create_task(adapter.ready.wait())
     done, _ = await asyncio.wait({task, ready}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
@@ -164,6 +166,8 @@ async def running_bot(
     try:
         yield app, adapter
     finally:
+        if reporter is not None:
+            logging.getLogger().removeHandler(reporter)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -317,3 +318,58 @@ async def test_the_command_payload_fits_discords_limits_and_matches_the_core_sha
 
     assert shape(sent) == shape(ours)
     assert json.dumps(sent)  # serialisable, as sent
+
+
+async def test_a_slow_command_is_deferred_and_answered_by_follow_up(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import adapters.discord_bot as discord_bot
+
+    monkeypatch.setattr(discord_bot, "DEFER_AFTER", 0.05)
+    async with running(standin, tmp_path / "s.db", monkeypatch) as (app, _):
+        original = app.dispatcher.dispatch
+
+        async def slow(invocation: Any) -> Any:
+            await asyncio.sleep(0.3)
+            return await original(invocation)
+
+        monkeypatch.setattr(app.dispatcher, "dispatch", slow)
+        answer = await command(standin, ALICE, slash("profile", "show", []))
+        assert answer["type"] == 5  # "thinking…"
+        followup = await standin.wait_request(lambda r: r.path.startswith("/webhooks/"))
+        assert followup.body["embeds"][0]["title"].startswith("alice")
+
+
+async def test_errors_are_reported_in_the_admin_channel(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    from tests import discord_standin
+
+    admin_channel = discord_standin.CHANNEL_ID
+    settings_patch = make_settings
+
+    def with_admin_channel(url: str, **changes: object) -> Any:
+        settings = settings_patch(url, **changes)
+        return settings.model_copy(
+            update={
+                "discord": settings.discord.model_copy(
+                    update={"admin_channel_id": int(admin_channel)}
+                )
+            }
+        )
+
+    monkeypatch.setattr(sys.modules[__name__], "make_settings", with_admin_channel)
+    async with running(standin, tmp_path / "s.db", monkeypatch) as (app, _):
+        reporter = app.error_reports()
+        try:
+            logging.getLogger("commands.test").error("the coffee machine is broken")
+            posted = await standin.wait_request(
+                lambda r: (
+                    r.method == "POST" and "coffee machine" in str((r.body or {}).get("content"))
+                )
+            )
+            assert posted.path == f"/channels/{admin_channel}/messages"
+        finally:
+            logging.getLogger().removeHandler(reporter)  # type: ignore[arg-type]
