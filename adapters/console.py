@@ -116,7 +116,9 @@ class ConsoleAdapter:
         self._show(reply, heading)
         return True
 
-    async def invite(self, place_id: str, platform_user_id: str) -> bool:
+    async def invite(
+        self, place_id: str, platform_user_id: str, role_id: str = "", grant: bool = True
+    ) -> bool:
         return False  # the console has no rooms
 
     async def send_to_place(self, place_id: str, reply: Reply, key: str | None = None) -> bool:

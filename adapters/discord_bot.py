@@ -39,6 +39,7 @@ ANNOTATIONS: dict[OptionKind, Any] = {
     OptionKind.BOOLEAN: bool,
     OptionKind.USER: discord.User,
     OptionKind.CHANNEL: discord.abc.GuildChannel,
+    OptionKind.ROLE: discord.Role,
 }
 DISCORD_LOCALES = {
     discord.Locale.dutch: "nl",
@@ -78,12 +79,15 @@ def localized(app: App, message: LazyText | str) -> app_commands.locale_str:
     return app_commands.locale_str(message)
 
 
-def option_value(value: Any) -> str:
-    """What the core's converters read: mentions for users, ids for channels."""
-    if isinstance(value, discord.abc.User):
-        return f"<@{value.id}>"
-    if isinstance(value, discord.abc.GuildChannel | discord.Thread):
-        return str(value.id)
+def option_value(value: Any, kind: OptionKind) -> str:
+    """What the core's converters read: mentions for users and roles, ids for channels (the
+    object may be resolved, or only an id when Discord sent no resolved data)."""
+    if kind is OptionKind.USER:
+        return f"<@{getattr(value, 'id', value)}>"
+    if kind is OptionKind.ROLE:
+        return f"<@&{getattr(value, 'id', value)}>"
+    if kind is OptionKind.CHANNEL:
+        return str(getattr(value, "id", value))
     return str(value)
 
 
@@ -200,7 +204,7 @@ class DiscordAdapter:
 
         async def callback(interaction: discord.Interaction[Any], **values: Any) -> None:
             given = {
-                param.name: option_value(values[param.argument])
+                param.name: option_value(values[param.argument], param.type.kind)
                 for param in options
                 if values.get(param.argument) is not None
             }
@@ -392,8 +396,31 @@ class DiscordAdapter:
             return {}
         return {"nonce": hashlib.sha256(key.encode()).hexdigest()[:25]}
 
-    async def invite(self, place_id: str, platform_user_id: str) -> bool:
-        return False  # channels are open to the guild; roles come with circle links
+    async def invite(
+        self, place_id: str, platform_user_id: str, role_id: str = "", grant: bool = True
+    ) -> bool:
+        """Channels are open to the guild: a circle's members get (or lose) its role."""
+        if not role_id:
+            return False
+        try:
+            channel = self.client.get_channel(int(place_id)) or await self.client.fetch_channel(
+                int(place_id)
+            )
+            guild_id = getattr(channel, "guild", None) and channel.guild.id  # type: ignore[union-attr]
+            if not guild_id:
+                return False
+            if grant:
+                await self.client.http.add_role(
+                    guild_id, int(platform_user_id), int(role_id), reason="Samen: joined the circle"
+                )
+            else:
+                await self.client.http.remove_role(
+                    guild_id, int(platform_user_id), int(role_id), reason="Samen: left the circle"
+                )
+            return True
+        except discord.HTTPException:
+            log.exception("role %s for %s failed", role_id, platform_user_id)
+            return False
 
     # -- running --------------------------------------------------------------------------------
 

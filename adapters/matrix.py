@@ -486,6 +486,10 @@ class MatrixAdapter:
     async def send_to_place(self, place_id: str, reply: Reply, key: str | None = None) -> bool:
         return await self.send_reply(place_id, reply, txn_id=key, priority=1) is not None
 
-    async def invite(self, place_id: str, platform_user_id: str) -> bool:
+    async def invite(
+        self, place_id: str, platform_user_id: str, role_id: str = "", grant: bool = True
+    ) -> bool:
+        if not grant:
+            return True  # leaving a circle does not put anyone out of a room
         answer = await self.client.room_invite(place_id, platform_user_id)
         return type(answer).__name__ == "RoomInviteResponse"

@@ -25,6 +25,7 @@ class MemoryAdapter:
         self.places: defaultdict[str, list[Reply]] = defaultdict(list)
         self.delivered_keys: set[str] = set()
         self.invited: defaultdict[str, list[str]] = defaultdict(list)
+        self.roles: dict[tuple[str, str], list[str]] = {}
         app.notifier.register(self)
 
     async def say(
@@ -66,8 +67,16 @@ class MemoryAdapter:
             self.places[place_id].append(reply)
         return True
 
-    async def invite(self, place_id: str, platform_user_id: str) -> bool:
-        self.invited[place_id].append(platform_user_id)
+    async def invite(
+        self, place_id: str, platform_user_id: str, role_id: str = "", grant: bool = True
+    ) -> bool:
+        if grant:
+            self.invited[place_id].append(platform_user_id)
+        if role_id:
+            self.roles[(place_id, role_id)] = [
+                *(u for u in self.roles.get((place_id, role_id), []) if u != platform_user_id),
+                *([platform_user_id] if grant else []),
+            ]
         return True
 
     async def run(self) -> None:

@@ -12,8 +12,9 @@ long poll that returns as soon as events arrive) delivers the bot's notice in th
   drift (other work on the machine) without making one bot pay for the other's trailing work
   (its sync that brings back its own reply, its writes), as strict alternation would;
 * burst — B ``!profile show`` from 5 members at once (B/5 each, every member sending its
-  commands back to back without waiting for answers), then the same burst of ``!ping`` to the
-  echo bot; the time from the first send until every answer has been seen;
+  commands back to back without waiting for answers), and the same burst of ``!ping`` to the
+  echo bot, in ``--burst-rounds`` rounds (2: Samen first, then the echo bot first); the time
+  from the first send until every answer has been seen;
 * breakdown — a pass with timestamps on both bots (event ``origin_server_ts`` → the bot's
   sync returns → handler → dispatch → ``room_send``) and the CPU both processes spent;
 * ``--profile`` — one more Samen pass under cProfile (the whole process: bot and client).
@@ -23,7 +24,7 @@ The issue's target: Samen's p50 ≤ 1.2 × the echo bot's p50.
 Run from the repository root (Synapse in its own virtual environment):
 
     SAMEN_SYNAPSE_PYTHON=/path/to/synapse-venv/bin/python \\
-        .venv/bin/python bench/matrix_roundtrip.py [--count 200] [--burst 100]
+        .venv/bin/python bench/matrix_roundtrip.py [--count 200] [--burst 100] [--burst-rounds 2]
             [--warmup 10] [--block 10] [--breakdown 100] [--profile]
 
 This is a benchmark, not a test: it never fails a build, it prints figures.
@@ -539,6 +540,8 @@ class Burst:
     all_answered: float
     latencies: Stats
     cpu: Cpu
+    round: int = 1
+    bot_syncs: int = 0  # the /sync requests the bot made during the burst
 
 
 async def burst(name: str, targets: Sequence[Target], total: int, synapse: Synapse) -> Burst:
@@ -830,18 +833,22 @@ def report(results: Results) -> None:
     if results.bursts:
         print("\n### Burst\n")
         print(
-            "| burst | commands | members | all sent s | all answered s | p50 ms | p95 ms "
-            "| p99 ms | this process CPU s | Synapse CPU s |"
+            "| round | burst | commands | members | all sent s | all answered s | p50 ms "
+            "| p95 ms | p99 ms | bot's syncs | this process CPU s | Synapse CPU s |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for b in results.bursts:
             command = PING if b.name == "echo" else SHOW
             print(
-                f"| {b.name} `{command}` | {b.commands} | {b.members} | {b.all_sent:.2f} "
-                f"| **{b.all_answered:.2f}** | {b.latencies.pct(50):.0f} "
-                f"| {b.latencies.pct(95):.0f} | {b.latencies.pct(99):.0f} | {b.cpu.own:.2f} "
-                f"| {b.cpu.synapse:.2f} |"
+                f"| {b.round} | {b.name} `{command}` | {b.commands} | {b.members} "
+                f"| {b.all_sent:.2f} | **{b.all_answered:.2f}** | {b.latencies.pct(50):.0f} "
+                f"| {b.latencies.pct(95):.0f} | {b.latencies.pct(99):.0f} | {b.bot_syncs} "
+                f"| {b.cpu.own:.2f} | {b.cpu.synapse:.2f} |"
             )
+        for name in ("Samen", "echo"):
+            times = [b.all_answered for b in results.bursts if b.name == name]
+            if len(times) > 1:
+                print(f"| all | {name} | | | | median {median(times):.2f} | | | | | | |")
 
     if results.breakdown is not None:
         echo_stages, samen_stages, echo_requests, samen_requests = results.breakdown
@@ -937,18 +944,24 @@ async def bench(args: argparse.Namespace, directory: Path) -> Results:
                 print("pass 2 done", file=sys.stderr)
 
             bursts: list[Burst] = []
-            if args.burst:
-                await asyncio.sleep(1)
-                bursts.append(
-                    burst_result := await burst("Samen", samen_rooms[1:], args.burst, synapse)
-                )
-                print(f"Samen burst: {burst_result.all_answered:.2f} s", file=sys.stderr)
-                await asyncio.sleep(1)
-                bursts.append(
-                    burst_result := await burst("echo", echo_rooms[1:], args.burst, synapse)
-                )
-                print(f"echo burst: {burst_result.all_answered:.2f} s", file=sys.stderr)
-                await asyncio.sleep(1)
+            crowds = {"Samen": samen_rooms[1:], "echo": echo_rooms[1:]}
+            transports = {"Samen": TransportProbe(adapter.client), "echo": echo.transport}
+            for turn in range(args.burst_rounds if args.burst else 0):
+                # Samen first in odd rounds, the echo bot first in even ones.
+                for name in ("Samen", "echo") if turn % 2 == 0 else ("echo", "Samen"):
+                    await asyncio.sleep(1)
+                    transport = transports[name]
+                    transport.requests.clear()
+                    transport.install()
+                    try:
+                        result = await burst(name, crowds[name], args.burst, synapse)
+                    finally:
+                        transport.remove()
+                    result.round = turn + 1
+                    result.bot_syncs = transport.requests["GET sync"]
+                    bursts.append(result)
+                    print(f"{name} burst: {result.all_answered:.2f} s", file=sys.stderr)
+            await asyncio.sleep(1)
 
             breakdown = None
             if args.breakdown:
@@ -1020,6 +1033,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=200, help="sequential commands per bot")
     parser.add_argument("--burst", type=int, default=100, help="commands in the burst (0: none)")
     parser.add_argument("--members", type=int, default=5, help="members sending the burst")
+    parser.add_argument(
+        "--burst-rounds",
+        type=int,
+        default=2,
+        help="bursts per bot, taking turns (Samen first in odd rounds, echo first in even ones)",
+    )
     parser.add_argument("--warmup", type=int, default=10, help="warm-up commands per bot")
     parser.add_argument(
         "--breakdown", type=int, default=100, help="traced commands per bot (0: no breakdown)"

@@ -58,6 +58,9 @@ class Context:
     def notify_place(self, platform: str, place_id: str, reply: Reply) -> None:
         self.outbox.append(Notification(PlaceTarget(platform, place_id), reply))
 
-    def invite(self, member_id: int, platform: str, place_id: str) -> None:
-        """Let a member into a room or channel once this command's changes are saved."""
-        self.invitations.append(Invitation(member_id, platform, place_id))
+    def invite(
+        self, member_id: int, platform: str, place_id: str, role_id: str = "", grant: bool = True
+    ) -> None:
+        """Let a member into a room or channel (and give a role), or take the role back,
+        once this command's changes are saved."""
+        self.invitations.append(Invitation(member_id, platform, place_id, role_id, grant))

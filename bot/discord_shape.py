@@ -20,6 +20,7 @@ OPTION_TYPES = {
     OptionKind.BOOLEAN: 5,
     OptionKind.USER: 6,
     OptionKind.CHANNEL: 7,
+    OptionKind.ROLE: 8,
 }
 # Discord's locale names for the languages Samen speaks.
 DISCORD_LOCALES = {"nl": "nl", "fr": "fr", "en-US": "en", "en-GB": "en"}

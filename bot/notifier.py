@@ -48,6 +48,8 @@ class Invitation:
     member_id: int
     platform: str
     place_id: str
+    role_id: str = ""  # also give (or take back) this platform role
+    grant: bool = True  # False: the member left; take the role back
 
 
 class Notifier(Protocol):
@@ -71,7 +73,9 @@ class PlatformSender(Protocol):
 
     async def send_to_place(self, place_id: str, reply: Reply, key: str | None = None) -> bool: ...
 
-    async def invite(self, place_id: str, platform_user_id: str) -> bool: ...
+    async def invite(
+        self, place_id: str, platform_user_id: str, role_id: str = "", grant: bool = True
+    ) -> bool: ...
 
 
 class NotifierHub:
@@ -117,7 +121,9 @@ class NotifierHub:
                 if a.platform == invitation.platform
             ]
         for account in accounts:
-            if await sender.invite(invitation.place_id, account.platform_user_id):
+            if await sender.invite(
+                invitation.place_id, account.platform_user_id, invitation.role_id, invitation.grant
+            ):
                 return True
         return False
 

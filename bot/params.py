@@ -31,6 +31,7 @@ class OptionKind(StrEnum):
     BOOLEAN = "boolean"
     USER = "user"
     CHANNEL = "channel"
+    ROLE = "role"
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,3 +342,19 @@ class Duration(ParamType):
         if not minutes or not 5 <= minutes <= 24 * 60:
             raise UserError(N_("Give a duration such as 90m, 1h30 or 2h (at most 24h)."))
         return minutes
+
+
+_ROLE = re.compile(r"^<@&(\d{5,25})>$|^(\d{5,25})$")
+
+
+@dataclass(frozen=True)
+class PlatformRole(ParamType):
+    """A role of the platform (a Discord role): given as a mention or its id."""
+
+    kind: ClassVar[OptionKind] = OptionKind.ROLE
+
+    async def convert(self, ctx: Context, raw: str) -> str:
+        match = _ROLE.match(raw.strip())
+        if not match:
+            raise UserError(N_("Name a role, like @sound-circle."))
+        return match.group(1) or match.group(2)

@@ -379,10 +379,15 @@ async def board_list(
     if not found:
         raise UserError(N_("There is no page {page}."), page=page)
     lines = [f"- {post_line(ctx, ctx.t, p)}" for p in found]
-    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
-    if pages > 1:
-        lines.append(ctx.t(N_("Page {page} of {pages}."), page=page, pages=pages))
-    return Reply(title=ctx.t.plural("{count} post", "{count} posts", total), text="\n".join(lines))
+    if total > store.COUNT_CAP:
+        title = ctx.t(N_("More than {count} posts"), count=ctx.t.number(store.COUNT_CAP))
+        lines.append(ctx.t(N_("Page {page}; add a filter to narrow it down."), page=page))
+    else:
+        title = ctx.t.plural("{count} post", "{count} posts", total)
+        pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+        if pages > 1:
+            lines.append(ctx.t(N_("Page {page} of {pages}."), page=page, pages=pages))
+    return Reply(title=title, text="\n".join(lines))
 
 
 @commands.command("board show", help=N_("One need or offer, whole"), examples=("board show 12",))

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from bot.context import Context
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import N_, Translator
-from bot.params import Flag, Integer, MemberRef, OneOf, Text
+from bot.params import Flag, Integer, MemberRef, OneOf, PlatformRole, Text
 from bot.reply import Action, ActionStyle, Field, Reply, Visibility
 from bot.spec import CommandSet, Opt, Role
 from bot.text import shorten
@@ -48,6 +48,15 @@ def next_meetups(ctx: Context, circle_id: int, count: int) -> list[tuple[Occurre
         changes = changes_of(ctx.session, meetup.id)
         found.extend((o, meetup) for o in next_occurrences(meetup, changes, ctx.now(), count))
     return sorted(found, key=lambda pair: pair[0].start)[:count]
+
+
+def circle_members_all(ctx: Context, circle_id: int) -> list[tuple[int, str]]:
+    rows = ctx.session.exec(
+        select(CircleMembership.member_id, CircleMembership.role).where(
+            CircleMembership.circle_id == circle_id
+        )
+    )
+    return list(rows)
 
 
 def require_animator(ctx: Context, circle: Circle) -> None:
@@ -162,7 +171,7 @@ async def join(
         CircleMembership(circle_id=circle.id, member_id=ctx.actor_id, joined_at=ctx.now())
     )
     for place in store.places_of(ctx.session, circle.id):
-        ctx.invite(ctx.actor_id, place.platform, place.place_id)
+        ctx.invite(ctx.actor_id, place.platform, place.place_id, place.role_id)
     return Reply(
         text=ctx.t(
             N_("Welcome to {circle}! Say {command} to get its announcements by direct message."),
@@ -179,6 +188,10 @@ async def leave(
 ) -> Reply:
     membership = _joined(ctx, circle)
     ctx.session.delete(membership)
+    assert circle.id is not None
+    for place in store.places_of(ctx.session, circle.id):
+        if place.role_id:
+            ctx.invite(ctx.actor_id, place.platform, place.place_id, place.role_id, grant=False)
     return Reply(text=ctx.t(N_("You left {circle}."), circle=circle.name))
 
 
@@ -457,7 +470,11 @@ async def announce(
     examples=("circle link gent",),
 )
 async def link(
-    ctx: Context, circle: Annotated[Circle, Opt(CircleRef(), N_("The circle"))]
+    ctx: Context,
+    circle: Annotated[Circle, Opt(CircleRef(), N_("The circle"))],
+    role: Annotated[
+        str | None, Opt(PlatformRole(), N_("A role for its members here (Discord)"))
+    ] = None,
 ) -> Reply:
     assert circle.id is not None
     if not ctx.place or ctx.is_direct:
@@ -472,15 +489,18 @@ async def link(
         )
     ).first()
     if existing is None:
-        ctx.session.add(
-            CirclePlace(
-                circle_id=circle.id,
-                platform=ctx.platform,
-                place_id=ctx.place,
-                linked_by=ctx.actor_id,
-                linked_at=ctx.now(),
-            )
+        existing = CirclePlace(
+            circle_id=circle.id,
+            platform=ctx.platform,
+            place_id=ctx.place,
+            linked_by=ctx.actor_id,
+            linked_at=ctx.now(),
         )
+    if role is not None:
+        existing.role_id = role
+        for member_id in [m for m, _ in circle_members_all(ctx, circle.id)]:
+            ctx.invite(member_id, ctx.platform, ctx.place, role)
+    ctx.session.add(existing)
     return Reply(
         text=ctx.t(
             N_("This place is linked to {circle}: its announcements land here."), circle=circle.name

@@ -123,7 +123,12 @@ def matching_members(
             scores[member_id] = scores.get(member_id, 0) + SECTOR_POINTS
     terms = key_words(text, 6)
     if terms:
-        conditions = [col(MemberSkill.skill_folded).startswith(term) for term in terms]
+        # a range, not LIKE 'x%', so that the index on skill_folded is used
+        conditions = [
+            (col(MemberSkill.skill_folded) >= term)
+            & (col(MemberSkill.skill_folded) < term + "\uffff")
+            for term in terms
+        ]
         skilled = select(MemberSkill.member_id).where(or_(*conditions)).limit(400)
         for member_id in session.exec(skilled):
             scores[member_id] = scores.get(member_id, 0) + SKILL_POINTS

@@ -25,6 +25,7 @@ from storage.identity import member_fk
 from storage.search import POST, index_document
 from storage.types import UTCDateTime
 
+COUNT_CAP = 1000
 NEED = "need"
 OFFER = "offer"
 OPEN = "open"
@@ -50,6 +51,11 @@ class Post(SQLModel, table=True):
         Index("ix_post_listing", "status", "created_at"),
         Index("ix_post_author", "author_id", "created_at"),
         Index("ix_post_expiry", "status", "valid_until"),
+        # one per filter of the board list, so a rare combination is found without a scan
+        Index("ix_post_kind", "status", "kind", "created_at"),
+        Index("ix_post_sector", "status", "sector", "created_at"),
+        Index("ix_post_region", "status", "region", "created_at"),
+        Index("ix_post_category", "status", "category", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -175,7 +181,9 @@ def list_posts(
     ):
         if value is not None:
             statement = statement.where(col(column) == value)
-    total = int(session.exec(select(func.count()).select_from(statement.subquery())).one())
+    # counting stops at COUNT_CAP: "1000+ posts" is as useful as an exact total, and cheap
+    capped = statement.with_only_columns(col(Post.id)).limit(COUNT_CAP + 1).subquery()
+    total = int(session.exec(select(func.count()).select_from(capped)).one())
     page = statement.order_by(col(Post.created_at).desc(), col(Post.id).desc())
     return list(session.exec(page.offset(offset).limit(limit))), total
 

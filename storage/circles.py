@@ -73,6 +73,10 @@ class CirclePlace(SQLModel, table=True):
     circle_id: int = Field(sa_column=circle_fk(index=True))
     platform: str = Field(sa_column=Column(String(16), nullable=False))
     place_id: str = Field(sa_column=Column(String(255), nullable=False))
+    # a platform role given to the circle's members there (a Discord role), or ""
+    role_id: str = Field(
+        default="", sa_column=Column(String(64), nullable=False, server_default="")
+    )
     linked_by: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), nullable=True),

@@ -24,6 +24,7 @@ FTS_TABLE = "search_fts"  # SQLite only, maintained by triggers
 PG_INDEX = "ix_search_document_fts"  # PostgreSQL only, an expression index
 
 _WORD = re.compile(r"[0-9a-z]+")
+RANK_WINDOW = 500
 
 
 class SearchDocument(SQLModel, table=True):
@@ -73,7 +74,11 @@ def index_document(
     body: str,
     created_at: datetime,
 ) -> None:
-    """Insert or update the document of a post or slot (``body`` already folded)."""
+    """Insert or update the document of a post or slot (``body`` already folded); a closed
+    one leaves the index, so that the index holds what can be found."""
+    if not is_open:
+        remove_document(session, source, source_id)
+        return
     document = session.exec(
         select(SearchDocument).where(
             SearchDocument.source == source, SearchDocument.source_id == source_id
@@ -132,21 +137,33 @@ def search(
         params["ex_source"], params["ex_id"] = exclude
     where = " AND ".join(filters)
     joiner = " OR " if any_word else " AND "
+    # Only the newest RANK_WINDOW matches are ranked: a common word matches thousands of
+    # posts, and ranking them all would make a search grow with the board.
+    params["window"] = RANK_WINDOW
     if dialect == "sqlite":
         params["match"] = joiner.join(f'"{term}"*' for term in terms)
         sql = f"""
+            WITH recent AS (
+                SELECT d.id AS id FROM {FTS_TABLE} JOIN search_document d
+                    ON d.id = {FTS_TABLE}.rowid
+                WHERE {FTS_TABLE} MATCH :match AND {where}
+                ORDER BY {FTS_TABLE}.rowid DESC LIMIT :window)
             SELECT d.source, d.source_id, d.kind, bm25({FTS_TABLE}) AS rank
             FROM {FTS_TABLE} JOIN search_document d ON d.id = {FTS_TABLE}.rowid
-            WHERE {FTS_TABLE} MATCH :match AND {where}
+            WHERE {FTS_TABLE} MATCH :match AND {FTS_TABLE}.rowid IN (SELECT id FROM recent)
             ORDER BY rank LIMIT :limit OFFSET :offset"""
     else:
         params["match"] = (" | " if any_word else " & ").join(f"{term}:*" for term in terms)
         sql = f"""
+            WITH q AS (SELECT to_tsquery('simple', :match) AS query),
+            recent AS (
+                SELECT d.id FROM search_document d, q
+                WHERE to_tsvector('simple', d.body) @@ q.query AND {where}
+                ORDER BY d.id DESC LIMIT :window)
             SELECT d.source, d.source_id, d.kind,
                    -ts_rank(to_tsvector('simple', d.body), q.query) AS rank
-            FROM search_document d, to_tsquery('simple', :match) AS q(query)
-            WHERE to_tsvector('simple', d.body) @@ q.query AND {where}
-            ORDER BY rank, d.created_at DESC LIMIT :limit OFFSET :offset"""
+            FROM search_document d JOIN recent r ON r.id = d.id, q
+            ORDER BY rank, d.id DESC LIMIT :limit OFFSET :offset"""
     rows = session.connection().execute(text(sql), params).all()
     return [Hit(row[0], int(row[1]), row[2], float(row[3])) for row in rows]
 
@@ -158,4 +175,5 @@ def search_by_scan(session: Session, query_folded: str, limit: int = 10) -> list
     )
     for term in words(query_folded):
         statement = statement.where(col(SearchDocument.body).contains(term, autoescape=True))
+    statement = statement.order_by(col(SearchDocument.id).desc())  # every match is looked at
     return [(s, i) for s, i in session.exec(statement.limit(limit))]

@@ -20,6 +20,7 @@ BOT_ID = "900000000000000002"
 GUILD_ID = "900000000000000003"
 CHANNEL_ID = "900000000000000004"
 OWNER_ID = "900000000000000005"
+ROLE_ID = "900000000000000006"
 STAMP = "2027-01-04T09:00:00.000000+00:00"
 _ids = itertools.count(910000000000000000)
 
@@ -234,6 +235,8 @@ class StandIn:
             return json_response(user(parts[1], self.members.get(parts[1], "someone")))
         if parts[0] == "channels" and len(parts) == 2 and method == "GET":
             return json_response(channel(parts[1]))
+        if parts[0] == "guilds" and len(parts) == 6 and parts[4] == "roles":
+            return web.Response(status=204)
         if parts[0] == "channels" and parts[-1] == "messages" and method == "POST":
             if self.dm_channels.get(parts[1]) in self.closed_dms:
                 return json_response(
@@ -284,6 +287,17 @@ class StandIn:
             "owner_id": OWNER_ID,
             "roles": [
                 {
+                    "id": ROLE_ID,
+                    "name": "sound-circle",
+                    "permissions": "0",
+                    "position": 1,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": True,
+                    "flags": 0,
+                },
+                {
                     "id": GUILD_ID,
                     "name": "@everyone",
                     "permissions": "2147483647",
@@ -293,7 +307,7 @@ class StandIn:
                     "managed": False,
                     "mentionable": False,
                     "flags": 0,
-                }
+                },
             ],
             "emojis": [],
             "stickers": [],

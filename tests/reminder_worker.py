@@ -42,7 +42,9 @@ class FileSink:
     async def send_to_place(self, place: str, reply: Reply, key: str | None = None) -> bool:
         return await self.send_direct(place, reply, key)
 
-    async def invite(self, place_id: str, platform_user_id: str) -> bool:
+    async def invite(
+        self, place_id: str, platform_user_id: str, role_id: str = "", grant: bool = True
+    ) -> bool:
         return False
 
 

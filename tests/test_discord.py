@@ -373,3 +373,22 @@ async def test_errors_are_reported_in_the_admin_channel(
             assert posted.path == f"/channels/{admin_channel}/messages"
         finally:
             logging.getLogger().removeHandler(reporter)  # type: ignore[arg-type]
+
+
+async def test_joining_and_leaving_a_circle_gives_and_takes_its_role(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.discord_standin import ROLE_ID
+
+    async with running(standin, tmp_path / "s.db", monkeypatch, admins=(f"discord:{ALICE}",)):
+        linked = await command(
+            standin,
+            ALICE,
+            slash("circle", "link", [opt("circle", "gent"), opt("role", ROLE_ID, 8)]),
+        )
+        assert "Gent" in linked["data"]["content"]
+        await command(standin, BOB, slash("circle", "join", [opt("circle", "gent")]))
+        role_path = f"/guilds/{GUILD_ID}/members/{BOB}/roles/{ROLE_ID}"
+        await standin.wait_request(lambda r: r.method == "PUT" and r.path == role_path)
+        await command(standin, BOB, slash("circle", "leave", [opt("circle", "gent")]))
+        await standin.wait_request(lambda r: r.method == "DELETE" and r.path == role_path)
