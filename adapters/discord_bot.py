@@ -21,6 +21,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord_render import ActionButton, clip, message_parts
+from bot.agenda import AgendaItem, upcoming
 from bot.app import App, StartupError
 from bot.dispatch import Invocation
 from bot.i18n import LazyText
@@ -33,6 +34,8 @@ from bot.state import AdapterState
 log = logging.getLogger(__name__)
 
 DEFER_AFTER = 2.0  # seconds; Discord wants an answer within 3
+MIRROR_DAYS = 28
+MIRROR_LIMIT = 100
 ANNOTATIONS: dict[OptionKind, Any] = {
     OptionKind.STRING: str,
     OptionKind.INTEGER: int,
@@ -158,6 +161,9 @@ class SamenClient(discord.Client):
         self.samen.build_tree(self.tree)
         await self.samen.sync_commands(self.tree)
 
+    async def on_ready(self) -> None:
+        self.samen.schedule_mirror()
+
 
 class DiscordAdapter:
     platform = "discord"
@@ -168,7 +174,11 @@ class DiscordAdapter:
         self.state = AdapterState(app.database, self.platform)
         self.client = SamenClient(self, **client_options)
         self.synced = 0
+        self._mirror_task: asyncio.Task[None] | None = None
+        self._mirror_again = False
         app.notifier.register(self)
+        if self.settings.mirror_events:
+            app.dispatcher.listen("meetups", self.schedule_mirror)
 
     def text(self, message: LazyText | str, locale: str | None = None) -> str:
         t = self.app.catalogues.translator(locale, self.app.settings.default_locale)
@@ -421,6 +431,66 @@ class DiscordAdapter:
         except discord.HTTPException:
             log.exception("role %s for %s failed", role_id, platform_user_id)
             return False
+
+    # -- meetups mirrored as Discord scheduled events -------------------------------------------
+
+    def schedule_mirror(self) -> None:
+        """Bring the guild's scheduled events in line with Samen's meetups (soon, once)."""
+        if not self.settings.mirror_events or not self.settings.guild_ids:
+            return
+        if self._mirror_task is not None and not self._mirror_task.done():
+            self._mirror_again = True
+            return
+        self._mirror_task = asyncio.get_running_loop().create_task(self.mirror())
+
+    async def mirror(self) -> None:
+        """Samen's data stays the truth: events are created, edited and deleted to match the
+        next MIRROR_DAYS of meetups, one event per date, at most MIRROR_LIMIT (Discord's
+        limit of 100 per guild)."""
+        while True:
+            self._mirror_again = False
+            try:
+                await self._mirror_once()
+            except discord.HTTPException:
+                log.exception("mirroring meetups to Discord failed")
+            if not self._mirror_again:
+                return
+
+    async def _mirror_once(self) -> None:
+        guild_id = self.settings.guild_ids[0]
+        wanted = {
+            item.key: item
+            for item in upcoming(self.app.database, self.app.clock.now(), MIRROR_DAYS, MIRROR_LIMIT)
+        }
+        known: dict[str, list[str]] = json.loads(self.state.get("events") or "{}")
+        http = self.client.http
+        for key, (event_id, signature) in list(known.items()):
+            item = wanted.get(key)
+            if item is None:
+                await http.delete_scheduled_event(
+                    guild_id, int(event_id), reason="Samen: cancelled or past"
+                )
+                del known[key]
+            elif item.signature() != signature:
+                await http.edit_scheduled_event(guild_id, int(event_id), **self._event(item))
+                known[key] = [event_id, item.signature()]
+        for key, item in wanted.items():
+            if key not in known:
+                created = await http.create_guild_scheduled_event(guild_id, **self._event(item))
+                known[key] = [str(created["id"]), item.signature()]
+        self.state.set("events", json.dumps(known))
+
+    @staticmethod
+    def _event(item: AgendaItem) -> dict[str, Any]:
+        return {
+            "name": clip(item.title, 100),
+            "description": clip(item.description, 1000) or None,
+            "scheduled_start_time": item.start.isoformat(),
+            "scheduled_end_time": item.end.isoformat(),
+            "entity_type": 3,  # external: a place, not a voice channel
+            "entity_metadata": {"location": clip(item.location, 100)},
+            "privacy_level": 2,  # guild only
+        }
 
     # -- running --------------------------------------------------------------------------------
 

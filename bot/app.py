@@ -60,7 +60,7 @@ class App:
             settings, self.database, self.catalogues, self.clock, self.notifier
         )
         self.scheduler = SchedulerService(self.services)
-        self.dispatcher.listeners["reminders"] = self.scheduler.reminders.poke
+        self.dispatcher.listen("reminders", self.scheduler.reminders.poke)
 
     def prepare_database(self) -> None:
         """SQLite is brought up to date by itself; PostgreSQL must be upgraded on purpose.

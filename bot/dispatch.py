@@ -66,7 +66,7 @@ class Dispatcher:
         self.clock = clock
         self.notifier = notifier
         self.seen = SeenTracker()
-        self.listeners: dict[str, Callable[[], None]] = {}
+        self.listeners: dict[str, list[Callable[[], None]]] = {}
 
     def _find(self, invocation: Invocation) -> tuple[CommandSpec, list[Token] | None]:
         """The command said, and the tokens after its name (None for a structured call)."""
@@ -211,8 +211,7 @@ class Dispatcher:
             except Exception:
                 log.exception("invitation to %s failed", invitation.place_id)
         for topic in changed:
-            listener = self.listeners.get(topic)
-            if listener is not None:
+            for listener in self.listeners.get(topic, ()):
                 try:
                     listener()
                 except Exception:
@@ -270,6 +269,10 @@ class Dispatcher:
         finally:
             session.rollback()
             session.close()
+
+    def listen(self, topic: str, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after a command that changed ``topic`` (e.g. "meetups")."""
+        self.listeners.setdefault(topic, []).append(listener)
 
     def flush_seen(self) -> None:
         """Write the batch of last-seen times (also called when the app stops)."""

@@ -177,7 +177,7 @@ def rsvp_actions(t: Translator, meetup: Meetup, occurrence: str = "") -> tuple[A
 
 def replan(ctx: Context, meetup: Meetup) -> None:
     plan(ctx.session, meetup, ctx.now(), ctx.settings.default_reminders)
-    ctx.changed.add("reminders")
+    ctx.changed.update(("reminders", "meetups"))
 
 
 def counts(rsvps: list[Rsvp], key: str) -> dict[str, int]:
@@ -275,6 +275,7 @@ async def create(
     ctx.session.add(meetup)
     ctx.session.flush()
     next_dates = upcoming(ctx, meetup)
+    ctx.changed.add("meetups")
     if not next_dates:
         raise UserError(N_("That repetition gives no date after now."))
     t = ctx.t

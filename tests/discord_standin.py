@@ -94,6 +94,7 @@ class StandIn:
     closed_dms: set[str] = field(default_factory=set)  # users whose DMs answer 403
     dm_channels: dict[str, str] = field(default_factory=dict)  # channel id → user id
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)  # scheduled events
     port: int = 0
     ws: web.WebSocketResponse | None = None
     identified: asyncio.Event = field(default_factory=asyncio.Event)
@@ -237,6 +238,25 @@ class StandIn:
             return json_response(channel(parts[1]))
         if parts[0] == "guilds" and len(parts) == 6 and parts[4] == "roles":
             return web.Response(status=204)
+        if parts[0] == "guilds" and parts[2] == "scheduled-events":
+            if method == "DELETE":
+                self.events.pop(parts[3], None)
+                return web.Response(status=204)
+            event_id = parts[3] if len(parts) > 3 else snowflake()
+            self.events[event_id] = {**self.events.get(event_id, {}), **(body or {})}
+            return json_response(
+                {
+                    "id": event_id,
+                    "guild_id": GUILD_ID,
+                    "creator_id": BOT_ID,
+                    "status": 1,
+                    "entity_id": None,
+                    "channel_id": None,
+                    "user_count": 0,
+                    "image": None,
+                    **self.events[event_id],
+                }
+            )
         if parts[0] == "channels" and parts[-1] == "messages" and method == "POST":
             if self.dm_channels.get(parts[1]) in self.closed_dms:
                 return json_response(

@@ -46,6 +46,7 @@ async def running(
     *,
     clock: Clock | None = None,
     admins: tuple[str, ...] = (),
+    mirror: bool = False,
 ) -> AsyncIterator[tuple[App, DiscordAdapter]]:
     settings = make_settings(f"sqlite:///{database}")
     settings = settings.model_copy(
@@ -55,6 +56,7 @@ async def running(
                     "enabled": True,
                     "guild_ids": (int(GUILD_ID),),
                     "token_env": "SAMEN_TEST_DISCORD",
+                    "mirror_events": mirror,
                 }
             ),
             "admins": admins,
@@ -392,3 +394,59 @@ async def test_joining_and_leaving_a_circle_gives_and_takes_its_role(
         await standin.wait_request(lambda r: r.method == "PUT" and r.path == role_path)
         await command(standin, BOB, slash("circle", "leave", [opt("circle", "gent")]))
         await standin.wait_request(lambda r: r.method == "DELETE" and r.path == role_path)
+
+
+async def test_meetups_are_mirrored_as_scheduled_events(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.clock import FakeClock
+
+    clock = FakeClock(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    async with running(
+        standin,
+        tmp_path / "s.db",
+        monkeypatch,
+        admins=(f"discord:{ALICE}",),
+        clock=clock,
+        mirror=True,
+    ) as (_, adapter):
+        answer = await command(
+            standin,
+            ALICE,
+            slash(
+                "meetup",
+                "create",
+                [
+                    opt("title", "Werkontbijt"),
+                    opt("circle", "brussels"),
+                    opt("start", "2027-01-11 08:30"),
+                    opt("every", "every monday"),
+                ],
+            ),
+        )
+        await submit_modal(standin, ALICE, answer["data"], [""])
+        for _ in range(100):
+            if len(standin.events) == 4:
+                break
+            await asyncio.sleep(0.05)
+        starts = sorted(e["scheduled_start_time"] for e in standin.events.values())
+        assert starts == [
+            "2027-01-11T07:30:00+00:00",
+            "2027-01-18T07:30:00+00:00",
+            "2027-01-25T07:30:00+00:00",
+            "2027-02-01T07:30:00+00:00",
+        ]
+        assert all(e["entity_metadata"] == {"location": "—"} for e in standin.events.values())
+        await command(
+            standin,
+            ALICE,
+            slash("meetup", "cancel", [opt("meetup", "1"), opt("occurrence", "2027-01-18")]),
+        )
+        for _ in range(100):
+            if len(standin.events) == 3:
+                break
+            await asyncio.sleep(0.05)
+        assert len(standin.events) == 3
+        assert adapter.state.get("events")
