@@ -45,16 +45,26 @@ from bot.state import AdapterState
 
 log = logging.getLogger(__name__)
 
-SYNC_FILTER = {
-    "room": {
-        "timeline": {"limit": 1000, "types": ["m.room.message", "m.reaction"]},
-        "state": {"lazy_load_members": True},
-        "ephemeral": {"types": []},
+
+def sync_filter(own_id: str) -> dict[str, Any]:
+    """A large timeline (no command of a burst is left out), messages and reactions only, and
+    not the bot's own events (its replies would otherwise wake it up again)."""
+    return {
+        "room": {
+            "timeline": {
+                "limit": 1000,
+                "types": ["m.room.message", "m.reaction"],
+                "not_senders": [own_id],
+            },
+            "state": {"lazy_load_members": True},
+            "ephemeral": {"types": []},
+            "account_data": {"types": []},
+        },
+        "presence": {"types": []},
         "account_data": {"types": []},
-    },
-    "presence": {"types": []},
-    "account_data": {"types": []},
-}
+    }
+
+
 HANDLED_KEEP = 2000
 NEW_ROOM_WINDOW_MS = 10 * 60 * 1000
 
@@ -103,6 +113,7 @@ class MatrixAdapter:
                 store_sync_tokens=False,
             ),
         )
+        self._filter = sync_filter(settings.user_id)
         self.queue: asyncio.PriorityQueue[Outgoing] = asyncio.PriorityQueue()
         self._sequence = 0
         self._dm_rooms: dict[str, str] = {}
@@ -162,7 +173,9 @@ class MatrixAdapter:
         delay = 0.5
         while True:
             try:
-                answer = await self.client.sync(timeout=30000, sync_filter=SYNC_FILTER, since=token)
+                answer = await self.client.sync(
+                    timeout=30000, sync_filter=self._filter, since=token
+                )
             except Exception as error:  # a homeserver away: wait and try again
                 log.warning("matrix sync failed (%s); retrying in %.1fs", error, delay)
                 await asyncio.sleep(delay)
@@ -178,10 +191,17 @@ class MatrixAdapter:
                 await self._handle_sync(answer)
             except Exception:  # one bad event must not stop the bot; it is not handled twice
                 log.exception("handling a Matrix sync failed")
+            if token is None or self._has_events(answer):
+                self.state.set("sync_token", answer.next_batch)  # an empty sync: no need
             token = answer.next_batch
-            self.state.set("sync_token", token)
             self.sync_count += 1
             self.ready.set()
+
+    @staticmethod
+    def _has_events(answer: SyncResponse) -> bool:
+        return bool(answer.rooms.invite) or any(
+            info.timeline.events for info in answer.rooms.join.values()
+        )
 
     # -- incoming ----------------------------------------------------------------------------
 
@@ -245,8 +265,12 @@ class MatrixAdapter:
         while len(self._handled) > HANDLED_KEEP:
             self._handled.pop(next(iter(self._handled)))
         self._room_ts[room_id] = max(self._room_ts[room_id], stamp - 1)
-        self.state.set("handled", json.dumps(list(self._handled)[-200:]))
-        self.state.set("room_ts", json.dumps(self._room_ts))
+        self.state.set_many(
+            {
+                "handled": json.dumps(list(self._handled)[-200:]),
+                "room_ts": json.dumps(self._room_ts),
+            }
+        )
         return False
 
     def _command_text(self, body: str) -> str | None:

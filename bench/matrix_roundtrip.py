@@ -388,6 +388,8 @@ class EchoBot:
         self.client.restore_login(user.user_id, user.device_id, user.access_token)
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
         self.client.add_event_callback(self._on_message, RoomMessageText)
+        self.client.add_response_callback(self._on_sync, SyncResponse)
+        self.syncs = 0
         self.task: asyncio.Task[None] | None = None
         self.transport = TransportProbe(self.client)
         self.traces: dict[str, BotTrace] | None = None  # by command event id, while tracing
@@ -395,6 +397,9 @@ class EchoBot:
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key == self.user_id and event.membership == "invite":
             await self.client.join(room.room_id)
+
+    async def _on_sync(self, _answer: SyncResponse) -> None:
+        self.syncs += 1
 
     async def _on_message(self, room: MatrixRoom, event: RoomMessageText) -> None:
         if event.sender == self.user_id or event.body.strip() != PING:
@@ -418,6 +423,7 @@ class EchoBot:
     def trace(self, on: bool) -> None:
         if on:
             self.traces = {}
+            self.transport.requests.clear()
             self.transport.install()
         else:
             self.transport.remove()
@@ -541,7 +547,7 @@ class Burst:
     latencies: Stats
     cpu: Cpu
     round: int = 1
-    bot_syncs: int = 0  # the /sync requests the bot made during the burst
+    bot_syncs: int = 0  # the /sync answers the bot handled during the burst
 
 
 async def burst(name: str, targets: Sequence[Target], total: int, synapse: Synapse) -> Burst:
@@ -945,20 +951,15 @@ async def bench(args: argparse.Namespace, directory: Path) -> Results:
 
             bursts: list[Burst] = []
             crowds = {"Samen": samen_rooms[1:], "echo": echo_rooms[1:]}
-            transports = {"Samen": TransportProbe(adapter.client), "echo": echo.transport}
+            syncs = {"Samen": lambda: adapter.sync_count, "echo": lambda: echo.syncs}
             for turn in range(args.burst_rounds if args.burst else 0):
                 # Samen first in odd rounds, the echo bot first in even ones.
                 for name in ("Samen", "echo") if turn % 2 == 0 else ("echo", "Samen"):
                     await asyncio.sleep(1)
-                    transport = transports[name]
-                    transport.requests.clear()
-                    transport.install()
-                    try:
-                        result = await burst(name, crowds[name], args.burst, synapse)
-                    finally:
-                        transport.remove()
+                    before = syncs[name]()
+                    result = await burst(name, crowds[name], args.burst, synapse)
                     result.round = turn + 1
-                    result.bot_syncs = transport.requests["GET sync"]
+                    result.bot_syncs = syncs[name]() - before
                     bursts.append(result)
                     print(f"{name} burst: {result.all_answered:.2f} s", file=sys.stderr)
             await asyncio.sleep(1)

@@ -25,8 +25,14 @@ class AdapterState:
             return get_state(session, self.platform, key)
 
     def set(self, key: str, value: str) -> None:
+        self.set_many({key: value})
+
+    def set_many(self, values: dict[str, str]) -> None:
+        """Several keys in one transaction."""
         with self.database.session() as session:
-            set_state(session, self.platform, key, value, datetime.now(UTC))
+            now = datetime.now(UTC)
+            for key, value in values.items():
+                set_state(session, self.platform, key, value, now)
 
     def member_place(self, platform_user_id: str) -> str | None:
         """A place on this platform linked to one of the member's circles (to mention them
