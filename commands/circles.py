@@ -34,6 +34,7 @@ MAX_GUIDE = 8000
 MAX_ANNOUNCEMENT = 2000
 
 ARCHIVED = CircleRef(include_archived=True)
+CircleArg = Annotated[Circle, Opt(CircleRef(), N_("The circle"))]
 
 
 def circle_line(t: Translator, circle: Circle, count: int) -> str:
@@ -110,9 +111,7 @@ async def list_circles(
     help=N_("What a circle is about, who animates it, its guide"),
     examples=("circle info gent",),
 )
-async def info(
-    ctx: Context, circle: Annotated[Circle, Opt(CircleRef(), N_("The circle"))]
-) -> Reply:
+async def info(ctx: Context, circle: CircleArg) -> Reply:
     assert circle.id is not None
     t = ctx.t
     animators = store.animators_of(ctx.session, circle.id)
@@ -158,9 +157,7 @@ async def info(
 
 
 @commands.command("circle join", help=N_("Join a circle"), examples=("circle join audiovisual",))
-async def join(
-    ctx: Context, circle: Annotated[Circle, Opt(CircleRef(), N_("The circle"))]
-) -> Reply:
+async def join(ctx: Context, circle: CircleArg) -> Reply:
     assert circle.id is not None
     if store.membership(ctx.session, circle.id, ctx.actor_id) is not None:
         return Reply(
@@ -183,9 +180,7 @@ async def join(
 
 
 @commands.command("circle leave", help=N_("Leave a circle"), examples=("circle leave gent",))
-async def leave(
-    ctx: Context, circle: Annotated[Circle, Opt(CircleRef(), N_("The circle"))]
-) -> Reply:
+async def leave(ctx: Context, circle: CircleArg) -> Reply:
     membership = _joined(ctx, circle)
     ctx.session.delete(membership)
     assert circle.id is not None
@@ -200,7 +195,7 @@ async def leave(
 )
 async def members(
     ctx: Context,
-    circle: Annotated[Circle, Opt(CircleRef(), N_("The circle"))],
+    circle: CircleArg,
     page: Annotated[int, Opt(Integer(1, 10_000), N_("Page of the results"))] = 1,
 ) -> Reply:
     assert circle.id is not None
@@ -236,7 +231,7 @@ async def members(
 )
 async def announcements(
     ctx: Context,
-    circle: Annotated[Circle, Opt(CircleRef(), N_("The circle"))],
+    circle: CircleArg,
     switch: Annotated[str, Opt(OneOf(SWITCH), N_("on or off"))],
 ) -> Reply:
     membership = _joined(ctx, circle)
@@ -318,9 +313,7 @@ async def edit(
     role=Role.ADMIN,
     examples=("circle archive podcast",),
 )
-async def archive(
-    ctx: Context, circle: Annotated[Circle, Opt(CircleRef(), N_("The circle"))]
-) -> Reply:
+async def archive(ctx: Context, circle: CircleArg) -> Reply:
     circle.archived = True
     ctx.session.add(circle)
     return Reply(
@@ -354,7 +347,7 @@ async def restore(
 )
 async def animator_add(
     ctx: Context,
-    circle: Annotated[Circle, Opt(CircleRef(), N_("The circle"))],
+    circle: CircleArg,
     member: Annotated[Member, Opt(MemberRef(), N_("The member"))],
 ) -> Reply:
     assert circle.id is not None
@@ -392,7 +385,7 @@ async def animator_add(
 )
 async def animator_remove(
     ctx: Context,
-    circle: Annotated[Circle, Opt(CircleRef(), N_("The circle"))],
+    circle: CircleArg,
     member: Annotated[Member, Opt(MemberRef(), N_("The member"))],
 ) -> Reply:
     assert circle.id is not None
@@ -427,7 +420,7 @@ async def animator_remove(
 )
 async def announce(
     ctx: Context,
-    circle: Annotated[Circle, Opt(CircleRef(), N_("The circle"))],
+    circle: CircleArg,
     text: Annotated[str, Opt(Text(MAX_ANNOUNCEMENT, long=True), N_("The announcement"), rest=True)],
 ) -> Reply:
     assert circle.id is not None
@@ -471,7 +464,7 @@ async def announce(
 )
 async def link(
     ctx: Context,
-    circle: Annotated[Circle, Opt(CircleRef(), N_("The circle"))],
+    circle: CircleArg,
     role: Annotated[
         str | None, Opt(PlatformRole(), N_("A role for its members here (Discord)"))
     ] = None,
@@ -515,9 +508,7 @@ async def link(
     scope="circle",
     examples=("circle unlink gent",),
 )
-async def unlink(
-    ctx: Context, circle: Annotated[Circle, Opt(CircleRef(), N_("The circle"))]
-) -> Reply:
+async def unlink(ctx: Context, circle: CircleArg) -> Reply:
     places = ctx.session.exec(
         select(CirclePlace).where(
             CirclePlace.circle_id == circle.id,
@@ -542,7 +533,7 @@ async def unlink(
 )
 async def guide_show(
     ctx: Context,
-    circle: Annotated[Circle, Opt(CircleRef(), N_("The circle"))],
+    circle: CircleArg,
     *,
     version: Annotated[int | None, Opt(Integer(1, 100_000), N_("An earlier version"))] = None,
 ) -> Reply:
@@ -593,7 +584,7 @@ async def guide_show(
 )
 async def guide_set(
     ctx: Context,
-    circle: Annotated[Circle, Opt(CircleRef(), N_("The circle"))],
+    circle: CircleArg,
     text: Annotated[str, Opt(Text(MAX_GUIDE, long=True), N_("The guide, in Markdown"), rest=True)],
 ) -> Reply:
     assert circle.id is not None
@@ -648,9 +639,7 @@ async def guide_copy(
     help=N_("The versions of a circle's guide"),
     examples=("circle guide history gent",),
 )
-async def guide_history(
-    ctx: Context, circle: Annotated[Circle, Opt(CircleRef(), N_("The circle"))]
-) -> Reply:
+async def guide_history(ctx: Context, circle: CircleArg) -> Reply:
     versions = ctx.session.exec(
         select(store.CircleGuideVersion)
         .where(store.CircleGuideVersion.circle_id == circle.id)

@@ -14,7 +14,7 @@ from bot.reply import Action, ActionStyle, Field, Reply, Visibility
 from bot.spec import CommandSet, Opt
 from bot.text import fold, shorten
 from commands import matching
-from commands.board import contact_of
+from commands.board import DECISIONS, contact_of
 from commands.profile import profile_summary, term_label
 from commands.refs import ProjectRef
 from storage import projects as store
@@ -27,7 +27,6 @@ commands = CommandSet()
 commands.group("project", help=N_("Projects that look for partners"))
 commands.group("project slot", help=N_("The roles a project needs"))
 
-DECISIONS = {"accept": N_("accept"), "decline": N_("decline")}
 PAGE_SIZE = 10
 MAX_SLOTS = 20
 OPEN_LABEL = N_("open")
