@@ -143,15 +143,13 @@ def search(
     if dialect == "sqlite":
         params["match"] = joiner.join(f'"{term}"*' for term in terms)
         sql = f"""
-            WITH recent AS (
-                SELECT d.id AS id FROM {FTS_TABLE} JOIN search_document d
-                    ON d.id = {FTS_TABLE}.rowid
+            SELECT d.source, d.source_id, d.kind, recent.rank FROM (
+                SELECT {FTS_TABLE}.rowid AS id, bm25({FTS_TABLE}) AS rank
+                FROM {FTS_TABLE} JOIN search_document d ON d.id = {FTS_TABLE}.rowid
                 WHERE {FTS_TABLE} MATCH :match AND {where}
-                ORDER BY {FTS_TABLE}.rowid DESC LIMIT :window)
-            SELECT d.source, d.source_id, d.kind, bm25({FTS_TABLE}) AS rank
-            FROM {FTS_TABLE} JOIN search_document d ON d.id = {FTS_TABLE}.rowid
-            WHERE {FTS_TABLE} MATCH :match AND {FTS_TABLE}.rowid IN (SELECT id FROM recent)
-            ORDER BY rank LIMIT :limit OFFSET :offset"""
+                ORDER BY {FTS_TABLE}.rowid DESC LIMIT :window) AS recent
+            JOIN search_document d ON d.id = recent.id
+            ORDER BY recent.rank LIMIT :limit OFFSET :offset"""
     else:
         params["match"] = (" | " if any_word else " & ").join(f"{term}:*" for term in terms)
         sql = f"""
