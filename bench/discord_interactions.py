@@ -48,6 +48,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -345,7 +346,7 @@ def post_options(rng: random.Random, regions: Sequence[str]) -> tuple[str, dict[
 class Answer:
     t1: float
     body: Any
-    side_requests: int  # REST requests the bot made between t0 and t1 besides the callback
+    side_requests: list[str]  # REST requests the bot made between t0 and t1, but the callback
 
 
 @dataclass
@@ -362,7 +363,9 @@ class TimedStandIn(StandIn):
         if tail.startswith("interactions/") and tail.endswith("/callback"):
             future = self.waiting.pop(tail.split("/")[1], None)
             if future is not None and not future.done():
-                side = len(self.requests) - self.seen_requests - 1
+                side = [
+                    f"{r.method} {shape(r.path)}" for r in self.requests[self.seen_requests : -1]
+                ]
                 future.set_result(Answer(arrived, self.requests[-1].body, side))
         return response
 
@@ -375,6 +378,11 @@ class TimedStandIn(StandIn):
         started = time.perf_counter()
         await self.ws.send_str(frame)
         return started
+
+
+def shape(path: str) -> str:
+    """/channels/123/messages → /channels/{id}/messages"""
+    return "/".join("{id}" if part.isdigit() else part for part in path.split("/"))
 
 
 def patch_discord(standin: StandIn) -> None:
@@ -428,13 +436,14 @@ def is_rsvp(body: Any) -> bool:  # "Noted: … for Werkontbijt" or "Werkontbijt 
 
 
 def is_echo(body: Any) -> bool:
-    return body["type"] == 4 and body["data"]["content"] == "echo"
+    return bool(body["type"] == 4 and body["data"]["content"] == "echo")
 
 
 @dataclass
 class Community:
     members: dict[str, str]  # user id → name
     locales: dict[str, str]  # user id → Discord locale
+    visible: list[str]  # those whose profile every member may see
     meetup_id: int
 
 
@@ -453,7 +462,7 @@ def samen_calls(rng: random.Random, community: Community, count: int, start: int
             options: list[dict[str, Any]] = []
             data = slash("profile", "show", options)
             if rng.random() < 0.5:
-                other = rng.choice(ids)
+                other = rng.choice(community.visible)
                 options.append(opt("member", other, 6))
                 shown = member(other, community.members[other])
                 del shown["user"]
@@ -494,8 +503,12 @@ def echo_calls(rng: random.Random, community: Community, count: int) -> list[Cal
 @dataclass
 class Run:
     latencies: dict[str, list[float]] = field(default_factory=lambda: collections.defaultdict(list))
-    with_side_requests: list[float] = field(default_factory=list)
-    side_requests: int = 0
+    with_side_requests: dict[str, list[float]] = field(
+        default_factory=lambda: collections.defaultdict(list)
+    )
+    side_requests: collections.Counter[str] = field(default_factory=collections.Counter)
+    slowest: list[tuple[float, int, str, float]] = field(default_factory=list)  # ms, #, what, gc
+    gc_pauses: list[tuple[float, int]] = field(default_factory=list)  # ms, generation
     seconds: float = 0.0
 
     def stats(self, label: str) -> Stats:
@@ -505,20 +518,54 @@ class Run:
         return Stats.of(label, self.latencies[label], self.seconds)
 
 
+class GcPauses:
+    """The collector's pauses (start, seconds, generation), from gc.callbacks."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[float, float, int]] = []
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            now = time.perf_counter()
+            self.pauses.append((self._began, now - self._began, info["generation"]))
+
+    def within(self, t0: float, t1: float) -> float:
+        return sum(length for at, length, _ in self.pauses if t0 <= at <= t1)
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self)
+
+
 async def measure(
     standin: TimedStandIn, client_task: asyncio.Task[None], calls: Sequence[Call]
+) -> Run:
+    with GcPauses() as pauses:
+        return await _measure(standin, client_task, calls, pauses)
+
+
+async def _measure(
+    standin: TimedStandIn, client_task: asyncio.Task[None], calls: Sequence[Call], gcs: GcPauses
 ) -> Run:
     loop = asyncio.get_running_loop()
     run = Run()
     clock = time.perf_counter
     wrong: list[str] = []
+    timed: list[tuple[float, int, str, float, float]] = []
     started = clock()
-    for call in calls:
+    for number, call in enumerate(calls, 1):
         payload = standin.interaction(2, call.data, call.user_id, locale=call.locale)
         future: asyncio.Future[Answer] = loop.create_future()
         standin.waiting[payload["id"]] = future
         t0 = await standin.send_interaction(payload)
-        done, _ = await asyncio.wait({future, client_task}, timeout=30)
+        watched: set[asyncio.Future[Any]] = {future, client_task}
+        done, _ = await asyncio.wait(watched, timeout=30, return_when=asyncio.FIRST_COMPLETED)
         if future not in done:
             if client_task.done():
                 client_task.result()
@@ -526,12 +573,18 @@ async def measure(
         answer = future.result()
         latency = answer.t1 - t0
         run.latencies[call.label].append(latency)
+        timed.append((latency, number, call.label, t0, answer.t1))
         if answer.side_requests:
-            run.side_requests += answer.side_requests
-            run.with_side_requests.append(latency)
+            run.side_requests.update(answer.side_requests)
+            run.with_side_requests[call.label].append(latency)
         if not call.check(answer.body):
             wrong.append(f"{call.label} {call.data}: {json.dumps(answer.body)[:400]}")
     run.seconds = clock() - started
+    timed.sort(reverse=True)
+    run.slowest = [
+        (lat * 1000, n, what, gcs.within(t0, t1) * 1000) for lat, n, what, t0, t1 in timed[:5]
+    ]
+    run.gc_pauses = [(length * 1000, gen) for _, length, gen in gcs.pauses]
     if wrong:
         raise SystemExit(f"{len(wrong)} wrong answers, the first:\n" + "\n".join(wrong[:3]))
     return run
@@ -614,6 +667,14 @@ async def say(app: App, user_id: str, name: str, command: str, options: dict[str
         raise SystemExit(f"seeding: {command} {options} → {reply.plain()}")
 
 
+def next_monday(app: App) -> str:
+    """The first Monday at least two days ahead, 08:30: reminders fall within the plan."""
+    today = datetime.now(app.settings.zone).date()
+    day = today + timedelta(days=2)
+    day += timedelta(days=(7 - day.weekday()) % 7)
+    return f"{day.isoformat()} 08:30"
+
+
 async def seed(app: App, rng: random.Random, args: argparse.Namespace) -> Community:
     """Members with profiles, posts and a meetup with a waitlist, all through the core."""
     settings = app.settings
@@ -621,6 +682,7 @@ async def seed(app: App, rng: random.Random, args: argparse.Namespace) -> Commun
     regions = [t.key for t in settings.regions]
     members: dict[str, str] = {}
     locales: dict[str, str] = {}
+    visible: list[str] = []
     for n in range(1, args.members + 1):
         user_id = str(MEMBER_IDS + n)
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
@@ -637,6 +699,8 @@ async def seed(app: App, rng: random.Random, args: argparse.Namespace) -> Commun
             "visibility": "all" if roll < 0.85 else ("circles" if roll < 0.95 else "hidden"),
         }
         await say(app, user_id, name, "profile set", {k: v for k, v in options.items() if v})
+        if options["visibility"] == "all":
+            visible.append(user_id)
     ids = list(members)
     for _ in range(args.posts):
         who = rng.choice(ids)
@@ -650,21 +714,23 @@ async def seed(app: App, rng: random.Random, args: argparse.Namespace) -> Commun
         {
             "title": MEETUP_TITLE,
             "circle": "brussels",
-            "start": "2030-01-07 08:30",
+            "start": next_monday(app),
             "every": "every monday",
             "capacity": str(args.capacity),
             "description": "Coffee, croissants and a round of what everyone works on.",
         },
     )
     with app.database.session() as session:
-        meetup_id = int(session.exec(select(func.max(Meetup.id))).one())
+        meetup_id = session.exec(select(func.max(Meetup.id))).one()
+    if meetup_id is None:
+        raise SystemExit("seeding: the meetup was not created")
     for who in rng.sample(ids, min(len(ids), args.capacity * 5 // 2)):  # full, then a waitlist
         await say(
             app, who, members[who], "meetup rsvp", {"meetup": str(meetup_id), "answer": "going"}
         )
     with app.database.engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE")
-    return Community(members, locales, meetup_id)
+    return Community(members, locales, visible, meetup_id)
 
 
 # -- reporting --------------------------------------------------------------------------------
@@ -731,12 +797,26 @@ def report(
         f"throughput {everything.rate / base.rate:.2f}×; "
         f"Samen's own share of the p50 ≈ {everything.pct(50) - base.pct(50):.2f} ms."
     )
-    if samen.with_side_requests:
-        side = Stats.of("side", samen.with_side_requests, samen.seconds)
+    for label, latencies in samen.with_side_requests.items():
+        side = Stats.of(label, latencies, samen.seconds)
         print(
-            f"{len(samen.with_side_requests)} interactions (`/meetup rsvp` freeing a place) also "
-            f"sent {samen.side_requests} REST requests before their callback (the waitlist "
-            f"offer, a DM): p50 {side.pct(50):.2f} ms, max {side.max_ms:.2f} ms."
+            f"\n{side.count} of the `{label}` interactions made other REST requests before "
+            f"their callback (p50 {side.pct(50):.2f} ms, max {side.max_ms:.2f} ms)."
+        )
+    if samen.side_requests:
+        made = ", ".join(f"{n} × `{what}`" for what, n in samen.side_requests.most_common())
+        print(f"Those requests: {made}.")
+    for name, run in (("Samen", samen), ("floor", floor)):
+        slow = "; ".join(
+            f"#{n} `{what}` {ms:.1f} ms" + (f" (GC {pause:.1f} ms)" if pause >= 0.05 else "")
+            for ms, n, what, pause in run.slowest
+        )
+        collections_by_gen = collections.Counter(gen for _, gen in run.gc_pauses)
+        longest = max((ms for ms, _ in run.gc_pauses), default=0.0)
+        print(
+            f"\n{name}, the slowest: {slow}. Garbage collections during the run: "
+            + ", ".join(f"{collections_by_gen[g]} of gen {g}" for g in sorted(collections_by_gen))
+            + f", the longest {longest:.1f} ms."
         )
 
 
@@ -819,6 +899,7 @@ async def bench(args: argparse.Namespace, database: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("discord.client").setLevel(logging.ERROR)  # no voice: PyNaCl, davey
     with tempfile.TemporaryDirectory(prefix="samen-bench-") as tmp:
         asyncio.run(bench(args, Path(tmp) / "bench.db"))
 

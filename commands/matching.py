@@ -136,15 +136,23 @@ def matching_members(
         scores.pop(member_id, None)
     if not scores:
         return []
-    wanted = select(Member).where(col(Member.id).in_(list(scores)))
+    # score on three columns; load whole members only for the few that are shown
+    wanted = select(Member.id, Member.region, Member.name_folded).where(
+        col(Member.id).in_(list(scores))
+    )
     if viewer_id is not None:
         wanted = wanted.where(visible_to(viewer_id))
-    members = list(session.exec(wanted))
-    ranked: list[tuple[Member, int]] = []
-    for member in members:
-        assert member.id is not None
-        score = scores[member.id] + (REGION_POINTS if region and member.region == region else 0)
+    ranked: list[tuple[int, int, str]] = []
+    for candidate, member_region, name in session.exec(wanted):
+        if candidate is None:
+            continue
+        score = scores[candidate] + (REGION_POINTS if region and member_region == region else 0)
         if score >= MIN_SCORE:
-            ranked.append((member, score))
-    ranked.sort(key=lambda pair: (-pair[1], pair[0].name_folded))
-    return ranked[:limit]
+            ranked.append((candidate, score, name))
+    ranked.sort(key=lambda row: (-row[1], row[2]))
+    best = ranked[:limit]
+    loaded = {
+        m.id: m
+        for m in session.exec(select(Member).where(col(Member.id).in_([row[0] for row in best])))
+    }
+    return [(loaded[member_id], score) for member_id, score, _ in best if member_id in loaded]

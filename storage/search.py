@@ -167,11 +167,13 @@ def search(
 
 
 def search_by_scan(session: Session, query_folded: str, limit: int = 10) -> list[tuple[str, int]]:
-    """The same search done as a LIKE scan (for the benchmark's comparison only)."""
+    """The same search done as a LIKE scan (for the benchmark's comparison only): like the
+    full-text search it looks at every match before it returns the best (here: newest) ones."""
     statement = select(SearchDocument.source, SearchDocument.source_id).where(
         col(SearchDocument.is_open)
     )
     for term in words(query_folded):
         statement = statement.where(col(SearchDocument.body).contains(term, autoescape=True))
-    statement = statement.order_by(col(SearchDocument.id).desc())  # every match is looked at
-    return [(s, i) for s, i in session.exec(statement.limit(limit))]
+    matches = list(session.exec(statement))
+    matches.reverse()  # newest first
+    return [(s, i) for s, i in matches[:limit]]
