@@ -22,11 +22,18 @@ shares the loop) costs on this machine.
 Run from the repository root:
 
     .venv/bin/python bench/discord_interactions.py [--count 1000] [--warmup 50]
-        [--members 300] [--posts 3000] [--capacity 40] [--seed 42] [--profile]
+        [--members 300] [--posts 3000] [--capacity 40] [--seed 42] [--profile] [--breakdown]
+        [--gc-freeze]
 
 ``--profile`` runs Samen's measured phase once more under cProfile (the whole loop: stand-in,
-discord.py and Samen) and prints the hotspots. This is a benchmark, not a test: it never fails
-a build, it prints figures (it stops when an answer is wrong, as the figures would mean little).
+discord.py and Samen) and prints the hotspots. ``--breakdown`` runs it once more with
+``Dispatcher.dispatch`` timed, to split each command's time between the core and the rest
+(discord.py, the adapter, the stand-in). ``--gc-freeze`` calls ``gc.freeze()`` once each bot is
+ready, which Samen does not do: to see what the garbage collector's full passes cost. Each run
+also lists its slowest interactions, with the collector's pauses during them.
+
+This is a benchmark, not a test: it never fails a build, it prints figures (it stops when an
+answer is wrong, as the figures would mean little).
 """
 
 from __future__ import annotations
@@ -76,6 +83,7 @@ from bench.dispatch import (  # noqa: E402
 )
 from bot.app import App  # noqa: E402
 from bot.dispatch import Invocation  # noqa: E402
+from bot.reply import Reply  # noqa: E402
 from storage.meetups import Meetup  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
 from tests.discord_standin import (  # noqa: E402
@@ -509,6 +517,7 @@ class Run:
     side_requests: collections.Counter[str] = field(default_factory=collections.Counter)
     slowest: list[tuple[float, int, str, float]] = field(default_factory=list)  # ms, #, what, gc
     gc_pauses: list[tuple[float, int]] = field(default_factory=list)  # ms, generation
+    core: dict[str, list[float]] = field(default_factory=lambda: collections.defaultdict(list))
     seconds: float = 0.0
 
     def stats(self, label: str) -> Stats:
@@ -543,15 +552,45 @@ class GcPauses:
         gc.callbacks.remove(self)
 
 
+class CoreTimer:
+    """Wraps ``app.dispatcher.dispatch`` (as the adapter calls it) to time the core."""
+
+    def __init__(self, app: App):
+        self.app = app
+        self.original = app.dispatcher.dispatch
+        self.seconds = 0.0
+
+    async def __call__(self, invocation: Invocation) -> Reply:
+        began = time.perf_counter()
+        try:
+            return await self.original(invocation)
+        finally:
+            self.seconds += time.perf_counter() - began
+
+    def __enter__(self) -> CoreTimer:
+        self.app.dispatcher.dispatch = self  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.app.dispatcher.dispatch = self.original  # type: ignore[method-assign]
+
+
 async def measure(
-    standin: TimedStandIn, client_task: asyncio.Task[None], calls: Sequence[Call]
+    standin: TimedStandIn,
+    client_task: asyncio.Task[None],
+    calls: Sequence[Call],
+    core: CoreTimer | None = None,
 ) -> Run:
     with GcPauses() as pauses:
-        return await _measure(standin, client_task, calls, pauses)
+        return await _measure(standin, client_task, calls, pauses, core)
 
 
 async def _measure(
-    standin: TimedStandIn, client_task: asyncio.Task[None], calls: Sequence[Call], gcs: GcPauses
+    standin: TimedStandIn,
+    client_task: asyncio.Task[None],
+    calls: Sequence[Call],
+    gcs: GcPauses,
+    core: CoreTimer | None,
 ) -> Run:
     loop = asyncio.get_running_loop()
     run = Run()
@@ -563,6 +602,8 @@ async def _measure(
         payload = standin.interaction(2, call.data, call.user_id, locale=call.locale)
         future: asyncio.Future[Answer] = loop.create_future()
         standin.waiting[payload["id"]] = future
+        if core is not None:
+            core.seconds = 0.0
         t0 = await standin.send_interaction(payload)
         watched: set[asyncio.Future[Any]] = {future, client_task}
         done, _ = await asyncio.wait(watched, timeout=30, return_when=asyncio.FIRST_COMPLETED)
@@ -574,6 +615,8 @@ async def _measure(
         latency = answer.t1 - t0
         run.latencies[call.label].append(latency)
         timed.append((latency, number, call.label, t0, answer.t1))
+        if core is not None:
+            run.core[call.label].append(core.seconds)
         if answer.side_requests:
             run.side_requests.update(answer.side_requests)
             run.with_side_requests[call.label].append(latency)
@@ -768,7 +811,8 @@ def report(
         f"| setup | stand-in for Discord on 127.0.0.1 (same process and event loop), "
         f"unmodified discord.py; Samen on SQLite (WAL) in a temp dir: {args.members} members "
         f"with profiles, {args.posts:,} posts (FTS5), a weekly meetup with {args.capacity} "
-        f"places; {args.count:,} sequential interactions after {args.warmup} warm-up |"
+        f"places; {args.count:,} sequential interactions after {args.warmup} warm-up"
+        f"{'; gc.freeze() once each bot was ready' if args.gc_freeze else ''} |"
     )
     print(f"| seeding | {seeding:.1f} s, through the core (Dispatcher.dispatch) |")
     print()
@@ -820,6 +864,37 @@ def report(
         )
 
 
+def report_breakdown(run: Run, floor: Run) -> None:
+    print("\n### Where Samen's time goes (one more pass, `Dispatcher.dispatch` timed)\n")
+    print(
+        "| command | p50 ms | p50 in `Dispatcher.dispatch` ms | p50 of the rest ms | floor p50 ms |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    base = floor.stats("all").pct(50)
+    for label in (PROFILE, SEARCH, RSVP):
+        total = run.stats(label)
+        core = Stats.of(label, run.core[label], run.seconds)
+        rest = Stats.of(
+            label, [t - c for t, c in zip(run.latencies[label], run.core[label], strict=True)], 1
+        )
+        print(
+            f"| `{label}` | {total.pct(50):.2f} | {core.pct(50):.2f} | {rest.pct(50):.2f} "
+            f"| {base:.2f} |"
+        )
+    print(
+        "\n(the rest: discord.py parsing the event and the options, the adapter, rendering and "
+        "sending the callback, and the stand-in, which shares the loop; `dispatch` includes "
+        "the notifications it delivers before it returns)"
+    )
+
+
+def freeze(args: argparse.Namespace) -> None:
+    """--gc-freeze: what is alive now (imports, catalogues, caches) is left out of collections."""
+    if args.gc_freeze:
+        gc.collect()
+        gc.freeze()
+
+
 # -- main -------------------------------------------------------------------------------------
 
 
@@ -832,6 +907,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--capacity", type=int, default=40, help="places at the meetup")
     parser.add_argument("--seed", type=int, default=42, help="random seed")
     parser.add_argument("--profile", action="store_true", help="one more Samen pass under cProfile")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="one more Samen pass with Dispatcher.dispatch timed: the core beside the rest",
+    )
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.freeze() once each bot is ready (not what Samen does today)",
+    )
     args = parser.parse_args(argv)
     if args.count < 3 or args.warmup < 0 or args.members < 2 or args.posts < 1:
         parser.error("--count ≥ 3, --warmup ≥ 0, --members ≥ 2 and --posts ≥ 1")
@@ -846,6 +931,7 @@ async def bench(args: argparse.Namespace, database: Path) -> None:
     app = make_app(database)
     profile: pstats.Stats | None = None
     profiled: Run | None = None
+    broken_down: Run | None = None
     try:
         began = time.perf_counter()
         community = await seed(app, rng, args)
@@ -859,6 +945,7 @@ async def bench(args: argparse.Namespace, database: Path) -> None:
         await standin.start()
         patch_discord(standin)
         try:
+            freeze(args)
             echo = EchoClient()
             async with started(echo, standin) as task:
                 await measure(standin, task, echo_calls(rng, community, args.warmup))
@@ -866,6 +953,7 @@ async def bench(args: argparse.Namespace, database: Path) -> None:
                 floor = await measure(standin, task, echo_calls(rng, community, args.count))
             adapter = DiscordAdapter(app, guild_ready_timeout=0.1)
             async with started(adapter.client, standin) as task:
+                freeze(args)
                 warmup = samen_calls(rng, community, args.warmup, 0)
                 await measure(standin, task, warmup)
                 calls = samen_calls(rng, community, args.count, args.warmup)
@@ -879,12 +967,20 @@ async def bench(args: argparse.Namespace, database: Path) -> None:
                     profiled = await measure(standin, task, again)
                     profiler.disable()
                     profile = pstats.Stats(profiler)
+                if args.breakdown:
+                    answered = args.warmup + args.count * (2 if args.profile else 1)
+                    again = samen_calls(rng, community, args.count, answered)
+                    gc.collect()
+                    with CoreTimer(app) as core:
+                        broken_down = await measure(standin, task, again, core)
         finally:
             await standin.stop()
         report(args, seeding, samen, floor, machine_info() + versions())
         if errors.records:
             print(f"\n{len(errors.records)} errors were logged, the first: ")
             print(errors.records[0].getMessage())
+        if broken_down is not None:
+            report_breakdown(broken_down, floor)
         if profile is not None and profiled is not None:
             print_hotspots("Samen's measured phase (whole loop)", profile, profiled.seconds)
             print(
