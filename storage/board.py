@@ -181,11 +181,14 @@ def list_posts(
     ):
         if value is not None:
             statement = statement.where(col(column) == value)
+    page = statement.order_by(col(Post.created_at).desc(), col(Post.id).desc())
+    found = list(session.exec(page.offset(offset).limit(limit)))
+    if offset == 0 and len(found) < limit:
+        return found, len(found)  # the first page holds them all: no count needed
     # counting stops at COUNT_CAP: "1000+ posts" is as useful as an exact total, and cheap
     capped = statement.with_only_columns(col(Post.id)).limit(COUNT_CAP + 1).subquery()
     total = int(session.exec(select(func.count()).select_from(capped)).one())
-    page = statement.order_by(col(Post.created_at).desc(), col(Post.id).desc())
-    return list(session.exec(page.offset(offset).limit(limit))), total
+    return found, total
 
 
 def posts_by_ids(session: Session, ids: Iterable[int]) -> dict[int, Post]:
