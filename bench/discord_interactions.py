@@ -518,6 +518,7 @@ class Run:
     slowest: list[tuple[float, int, str, float]] = field(default_factory=list)  # ms, #, what, gc
     gc_pauses: list[tuple[float, int]] = field(default_factory=list)  # ms, generation
     core: dict[str, list[float]] = field(default_factory=lambda: collections.defaultdict(list))
+    search_hits: int = 0  # `/board search` answers with a list of posts (not "nothing found")
     seconds: float = 0.0
 
     def stats(self, label: str) -> Stats:
@@ -620,6 +621,8 @@ async def _measure(
         if answer.side_requests:
             run.side_requests.update(answer.side_requests)
             run.with_side_requests[call.label].append(latency)
+        if call.label == SEARCH and answer.body["data"].get("embeds"):
+            run.search_hits += 1
         if not call.check(answer.body):
             wrong.append(f"{call.label} {call.data}: {json.dumps(answer.body)[:400]}")
     run.seconds = clock() - started
@@ -841,6 +844,12 @@ def report(
         f"throughput {everything.rate / base.rate:.2f}×; "
         f"Samen's own share of the p50 ≈ {everything.pct(50) - base.pct(50):.2f} ms."
     )
+    searches = samen.stats(SEARCH).count
+    if searches:
+        print(
+            f"\n`/board search` found posts in {samen.search_hits} of {searches} searches "
+            f"({samen.search_hits / searches:.0%})."
+        )
     for label, latencies in samen.with_side_requests.items():
         side = Stats.of(label, latencies, samen.seconds)
         print(

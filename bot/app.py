@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Sequence
 from typing import Protocol
@@ -108,6 +109,10 @@ class App:
 
     async def run(self, adapters: Sequence[Adapter]) -> None:
         self.prepare_database()
+        # what start-up built (catalogues, registry, imports) lives as long as the process:
+        # keep it out of the garbage collector's full passes, which otherwise pause commands
+        gc.collect()
+        gc.freeze()
         self.scheduler.start()
         reporter = self.error_reports()
         try:

@@ -68,7 +68,8 @@ def find_member(ctx: Context, text: str) -> Member:
     member = _lookup(ctx, text)
     if member is None or member.id is None:
         raise NotFound(N_("I know no member “{name}”."), name=text)
-    if not ctx.is_admin and not can_see(ctx.session, ctx.actor_id, member.id):
+    visible = ctx.is_admin or member.visibility == "all" or member.id == ctx.actor_id
+    if not visible and not can_see(ctx.session, ctx.actor_id, member.id):
         raise NotFound(N_("I know no member “{name}”."), name=text)
     return member
 

@@ -111,10 +111,13 @@ def is_animator(session: Session, member_id: int, circle_id: int | None = None) 
     return session.exec(statement.limit(1)).first() is not None
 
 
+_THEIRS = aliased(CircleMembership)
+_MINE = aliased(CircleMembership)
+
+
 def visible_to(viewer_id: int) -> ColumnElement[bool]:
     """The condition under which a member's profile is visible to ``viewer_id``."""
-    theirs = aliased(CircleMembership)
-    mine = aliased(CircleMembership)
+    theirs, mine = _THEIRS, _MINE
     shares_a_circle = exists().where(
         col(theirs.member_id) == col(Member.id),
         col(mine.member_id) == viewer_id,
