@@ -175,8 +175,9 @@ def rsvp_actions(t: Translator, meetup: Meetup, occurrence: str = "") -> tuple[A
     )
 
 
-def replan(ctx: Context, meetup: Meetup) -> None:
-    plan(ctx.session, meetup, ctx.now(), ctx.settings.default_reminders)
+def replan(ctx: Context, meetup: Meetup, only: set[int] | None = None) -> None:
+    """Bring the reminders in line (of the whole meetup, or of ``only`` these members)."""
+    plan(ctx.session, meetup, ctx.now(), ctx.settings.default_reminders, only=only)
     ctx.changed.update(("reminders", "meetups"))
 
 
@@ -479,7 +480,7 @@ def answer_rsvp(
     ctx.session.flush()
     if before in HOLDS_PLACE and status not in HOLDS_PLACE:
         _offer_next(ctx, meetup, key)
-    replan(ctx, meetup)
+    replan(ctx, meetup, only={member_id})
     return status
 
 

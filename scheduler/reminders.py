@@ -103,21 +103,28 @@ def plan(
     now: datetime,
     default_offsets: str,
     horizon: timedelta = PLAN_HORIZON,
+    only: set[int] | None = None,
 ) -> int:
-    """Make the pending reminders of a meetup match its occurrences and RSVPs; returns the
-    number of rows added. Rows that no longer fit are cancelled."""
+    """Make the reminders of a meetup (or of ``only`` these members) match its occurrences and
+    RSVPs within the horizon; returns the number of rows added. A row that no longer fits is
+    cancelled, and comes back if it fits again; a sent one is never sent again."""
     assert meetup.id is not None
     wanted: dict[tuple[str, int, int], tuple[datetime, datetime]] = {}
+    changes = store.changes_of(session, meetup.id)
+    coming = occurrences(meetup, changes, now, now + horizon, include_cancelled=True)
     if meetup.status == "active":
-        rsvps = store.rsvps_of(session, meetup.id)
+        rsvps = [
+            r for r in store.rsvps_of(session, meetup.id) if only is None or r.member_id in only
+        ]
         members = {
             m.id: m
             for m in session.exec(
                 select(Member).where(col(Member.id).in_({r.member_id for r in rsvps}))
             )
         }
-        changes = store.changes_of(session, meetup.id)
-        for occurrence in occurrences(meetup, changes, now, now + horizon):
+        for occurrence in coming:
+            if occurrence.cancelled:
+                continue
             for member_id, rsvp in effective_status(rsvps, occurrence.key).items():
                 member = members.get(member_id)
                 if member is None:
@@ -128,27 +135,29 @@ def plan(
                     due = occurrence.start - timedelta(minutes=offset)
                     if due > now:
                         wanted[(occurrence.key, member_id, offset)] = (due, occurrence.start)
-    added = 0
-    existing = {
-        (r.occurrence, r.member_id, r.offset_minutes): r
-        for r in store.pending_reminders(session, meetup.id)
-    }
-    for key, reminder in existing.items():
-        if key not in wanted:
+    statement = select(Reminder).where(
+        Reminder.meetup_id == meetup.id,
+        col(Reminder.occurrence).in_([o.key for o in coming]),
+    )
+    if only is not None:
+        statement = statement.where(col(Reminder.member_id).in_(only))
+    rows = {(r.occurrence, r.member_id, r.offset_minutes): r for r in session.exec(statement)}
+    for key, reminder in rows.items():
+        if key in wanted and reminder.state in (store.PENDING, store.CANCELLED):
+            due, starts = wanted[key]
+            if (reminder.state, reminder.due_at, reminder.starts_at) != (
+                store.PENDING,
+                due,
+                starts,
+            ):
+                reminder.state, reminder.due_at, reminder.starts_at = store.PENDING, due, starts
+                session.add(reminder)
+        elif key not in wanted and reminder.state == store.PENDING:
             reminder.state = store.CANCELLED
             session.add(reminder)
-        elif (reminder.due_at, reminder.starts_at) != wanted[key]:
-            reminder.due_at, reminder.starts_at = wanted[key]
-            session.add(reminder)
-    done = set(
-        session.exec(
-            select(Reminder.occurrence, Reminder.member_id, Reminder.offset_minutes).where(
-                Reminder.meetup_id == meetup.id, col(Reminder.state) != store.CANCELLED
-            )
-        ).all()
-    )
+    added = 0
     for key, (due, starts) in wanted.items():
-        if key in existing or key in done:
+        if key in rows:
             continue
         session.add(
             Reminder(
@@ -161,6 +170,8 @@ def plan(
             )
         )
         added += 1
+    if only is not None:
+        return added
     meetup.planned_until = now + horizon
     session.add(meetup)
     return added

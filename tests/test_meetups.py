@@ -394,3 +394,31 @@ async def test_a_one_off_meetup_far_ahead_is_accepted(bot: MemoryAdapter, clock:
     reply = await bot.say("anim", '!meetup create Fair circle=brussels start="2029-03-01 10:00"')
     assert not reply.is_error, reply.text
     assert "March 1, 2029 10:00" in {f.name: f.value for f in reply.fields}["Next dates"]
+
+
+async def test_changing_ones_mind_brings_the_reminder_back_once(
+    app: App, bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    from sqlmodel import select
+
+    from storage.meetups import Reminder
+
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    await english(bot, "zoe")
+    number = meetup_number(
+        (
+            await bot.say(
+                "anim", '!meetup create Talk circle=brussels start="2027-01-08 18:00" reminders=2h'
+            )
+        ).title
+    )
+    for answer in ("going", "no", "going", "maybe", "going"):
+        reply = await bot.say("zoe", f"!meetup rsvp {number} {answer}")
+        assert not reply.is_error, reply.text
+    with app.database.session() as session:
+        rows = list(session.exec(select(Reminder)))
+    assert [(r.state, r.offset_minutes) for r in rows] == [("pending", 120)]
+    clock.set(datetime(2027, 1, 8, 15, 1, tzinfo=UTC))
+    assert await app.scheduler.reminders.send_due() == 1
+    assert await app.scheduler.reminders.send_due() == 0
