@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WAKE_JOB = "reminder-wake"
+MIN_DELAY = 0.05  # seconds
 PLAN_HORIZON = timedelta(days=8)
 BATCH = 500
 _OFFSET = re.compile(r"^(\d{1,4})\s*(m|min|h|u|d|j|w)$")
@@ -282,8 +283,9 @@ class ReminderService:
             if self.scheduler.get_job(WAKE_JOB):
                 self.scheduler.remove_job(WAKE_JOB)
             return
-        # the clock may be a test clock: wake after the same delay in real time
-        delay = max((due - self.services.clock.now()).total_seconds(), 0.0)
+        # the clock may be a test clock: wake after the same delay in real time; never "now",
+        # which APScheduler would skip while the wake that called this is still returning
+        delay = max((due - self.services.clock.now()).total_seconds(), MIN_DELAY)
         run_at = datetime.now(UTC) + timedelta(seconds=delay)
         self.scheduler.add_job(
             self.wake,
@@ -295,12 +297,14 @@ class ReminderService:
         )
 
     async def wake(self) -> int:
+        """Send everything that is due (in batches), then sleep until the next one."""
         sent = 0
         async with self._lock:
             while True:
-                batch = await self.send_due()
-                sent += batch
-                if batch < BATCH:
+                sent += await self.send_due()
+                with self.services.database.session() as session:
+                    due = store.next_due(session)
+                if due is None or due > self.services.clock.now():
                     break
         self.poke()
         return sent

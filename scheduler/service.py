@@ -67,6 +67,15 @@ class SchedulerService:
             )
         self.scheduler.start()
         self.reminders.attach(self.scheduler)
+        # a safety net: whatever happened to the timer, due reminders go out within a minute
+        self.scheduler.add_job(
+            self.reminders.wake,
+            "interval",
+            minutes=1,
+            id="reminder-sweep",
+            coalesce=True,
+            max_instances=1,
+        )
 
     def job_ids(self) -> list[str]:
         return [job.id for job in self.scheduler.get_jobs()] if self.scheduler else []

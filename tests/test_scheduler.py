@@ -24,6 +24,7 @@ async def test_the_service_starts_the_jobs_and_runs_them_at_once(
             "board-digest",
             "reminder-planning",
             "waitlist-offers",
+            "reminder-sweep",
         }
         for _ in range(100):
             if any("expired" in r.text for r in bot.inbox["uma"]):
@@ -52,6 +53,6 @@ async def test_a_failing_job_is_logged_and_the_service_goes_on(app: App) -> None
                 break
             await asyncio.sleep(0.02)
         assert calls == [1]
-        assert service.job_ids() == ["broken"]
+        assert "broken" in service.job_ids()
     finally:
         service.shutdown()
