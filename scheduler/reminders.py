@@ -28,7 +28,7 @@ from bot.i18n import N_, Translator
 from bot.notifier import MemberTarget, Notification, PlaceTarget
 from bot.reply import Action, ActionStyle, Reply
 from bot.services import Services
-from scheduler.occurrences import Occurrence, occurrences
+from scheduler.occurrences import occurrences
 from storage import meetups as store
 from storage.circles import Circle, places_of
 from storage.identity import Member
@@ -382,7 +382,3 @@ class ReminderService:
                     )
                 )
         return plans
-
-
-def occurrence_label(t: Translator, occurrence: Occurrence) -> str:
-    return t.datetime(occurrence.start, "short")

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint, delete, text
+from sqlalchemy import Column, String, Text, UniqueConstraint, delete, text
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.types import UTCDateTime
@@ -29,16 +29,12 @@ RANK_WINDOW = 500
 
 class SearchDocument(SQLModel, table=True):
     __tablename__ = "search_document"
-    __table_args__ = (
-        UniqueConstraint("source", "source_id"),
-        Index("ix_search_document_open", "is_open", "kind", "created_at"),
-    )
+    __table_args__ = (UniqueConstraint("source", "source_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(sa_column=Column(String(8), nullable=False))
     source_id: int = Field(nullable=False)
     kind: str = Field(sa_column=Column(String(5), nullable=False))
-    is_open: bool = Field(default=True, nullable=False)
     sector: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
     region: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
     body: str = Field(sa_column=Column(Text, nullable=False))  # folded text
@@ -88,7 +84,7 @@ def index_document(
         document = SearchDocument(
             source=source, source_id=source_id, kind=kind, body=body, created_at=created_at
         )
-    document.kind, document.is_open = kind, is_open
+    document.kind = kind
     document.sector, document.region, document.body = sector, region, body
     session.add(document)
 
@@ -121,13 +117,14 @@ def search(
     offset: int = 0,
     exclude: tuple[str, int] | None = None,
 ) -> list[Hit]:
-    """Open documents matching every word of the query as a prefix (or any word), best first."""
+    """Documents (only open posts and slots are indexed) matching every word of the query as
+    a prefix (or any word), best first."""
     terms = words(query_folded)
     if not terms:
         return []
     dialect = session.get_bind().dialect.name
-    filters = ["d.is_open = :is_open"]
-    params: dict[str, object] = {"is_open": True, "limit": limit, "offset": offset}
+    filters = ["1 = 1"]
+    params: dict[str, object] = {"limit": limit, "offset": offset}
     for name, value in (("kind", kind), ("sector", sector), ("region", region)):
         if value is not None:
             filters.append(f"d.{name} = :{name}")
@@ -169,9 +166,7 @@ def search(
 def search_by_scan(session: Session, query_folded: str, limit: int = 10) -> list[tuple[str, int]]:
     """The same search done as a LIKE scan (for the benchmark's comparison only): like the
     full-text search it looks at every match before it returns the best (here: newest) ones."""
-    statement = select(SearchDocument.source, SearchDocument.source_id).where(
-        col(SearchDocument.is_open)
-    )
+    statement = select(SearchDocument.source, SearchDocument.source_id)
     for term in words(query_folded):
         statement = statement.where(col(SearchDocument.body).contains(term, autoescape=True))
     matches = list(session.exec(statement))

@@ -131,7 +131,7 @@ def test_a_console_scenario_with_three_members(workdir: Path) -> None:
 def test_db_upgrade_and_config_check(workdir: Path) -> None:
     upgraded = samen("db", "upgrade", cwd=workdir)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "database at 0006 (was empty)" in upgraded.stdout
+    assert "database at 0007 (was empty)" in upgraded.stdout
     checked = samen("config", "check", cwd=workdir)
     assert checked.returncode == 0
     assert "OK" in checked.stdout
