@@ -200,16 +200,16 @@ def plan_batch(services: Services, limit: int = 200) -> tuple[int, int]:
     return planned, added
 
 
-async def plan_due_meetups(services: Services, batch: int = 200) -> int:
-    """Plan every meetup that needs it, a batch at a time, letting reminders through between
-    batches (the job shares the event loop with the reminder service)."""
+async def plan_due_meetups(services: Services, batch: int = 50) -> int:
+    """Plan every meetup that needs it, a batch at a time, each batch's database work in a
+    worker thread: the event loop keeps serving commands and reminders meanwhile, and a batch
+    holds the database's write lock only briefly (SQLite has one writer)."""
     added = 0
     while True:
-        planned, new = plan_batch(services, batch)
+        planned, new = await asyncio.to_thread(plan_batch, services, batch)
         added += new
         if planned < batch:
             return added
-        await asyncio.sleep(0)
 
 
 # -- sending ------------------------------------------------------------------------------------
