@@ -100,6 +100,7 @@ def invocation_of(
     command: str | None = None,
     options: dict[str, str] | None = None,
     text: str | None = None,
+    shared: bool = False,
 ) -> Invocation:
     user = interaction.user
     return Invocation(
@@ -112,6 +113,7 @@ def invocation_of(
         place=str(interaction.channel_id) if interaction.channel_id else None,
         locale=str(interaction.locale),
         is_direct=interaction.guild_id is None,
+        shared=shared,
     )
 
 
@@ -145,7 +147,9 @@ class ParagraphModal(discord.ui.Modal):
             if field.value:
                 options[name] = field.value
         await self.adapter.respond(
-            interaction, invocation_of(interaction, command=self.spec.name, options=options)
+            interaction,
+            invocation_of(interaction, command=self.spec.name, options=options),
+            private=self.spec.visibility is not Visibility.PUBLIC,
         )
 
 
@@ -226,7 +230,9 @@ class DiscordAdapter:
                 )
                 return
             await adapter.respond(
-                interaction, invocation_of(interaction, command=spec.name, options=given)
+                interaction,
+                invocation_of(interaction, command=spec.name, options=given),
+                private=spec.visibility is not Visibility.PUBLIC,
             )
 
         parameters = [
@@ -311,14 +317,21 @@ class DiscordAdapter:
 
     # -- interactions ---------------------------------------------------------------------------
 
-    async def respond(self, interaction: discord.Interaction[Any], invocation: Invocation) -> None:
-        """Dispatch; answer at once, or defer and follow up if the core takes longer."""
+    async def respond(
+        self, interaction: discord.Interaction[Any], invocation: Invocation, *, private: bool
+    ) -> None:
+        """Dispatch; answer at once, or defer and follow up if the core takes longer. The
+        deferral is only-you when the command's answer usually is (``private``), and the
+        follow-up keeps the answer's own visibility."""
         task = asyncio.ensure_future(self.app.dispatcher.dispatch(invocation))
         done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
         if not done:
-            await interaction.response.defer(thinking=True)
+            await interaction.response.defer(ephemeral=private, thinking=True)
             reply = await task
-            await interaction.followup.send(**self.parts(reply))
+            hidden = reply.visibility is not Visibility.PUBLIC
+            if hidden and not private:  # the public "thinking…" must not show a private answer
+                await interaction.delete_original_response()
+            await interaction.followup.send(ephemeral=hidden or private, **self.parts(reply))
             return
         reply = task.result()
         await interaction.response.send_message(
@@ -327,16 +340,35 @@ class DiscordAdapter:
 
     async def on_action(self, interaction: discord.Interaction[Any], invocation: str) -> None:
         """A button: the command it stands for, as the member who clicked; the message it was
-        on is refreshed when the answer says how."""
-        reply = await self.app.dispatcher.dispatch(invocation_of(interaction, text=invocation))
-        if reply.refresh and not reply.is_error and interaction.message is not None:
-            fresh = await self.app.dispatcher.dispatch(
-                invocation_of(interaction, text=reply.refresh)
-            )
+        on is refreshed when the answer says how. A slow click is deferred like a command."""
+        task = asyncio.ensure_future(self._action(interaction, invocation))
+        done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
+        if not done:
+            await interaction.response.defer()  # a component: "deferred message update"
+            reply, fresh = await task
+            if fresh is not None:
+                await interaction.edit_original_response(**self.parts(fresh, edit=True))
+            await interaction.followup.send(ephemeral=True, **self.parts(reply))
+            return
+        reply, fresh = task.result()
+        if fresh is not None:
             await interaction.response.edit_message(**self.parts(fresh, edit=True))
             await interaction.followup.send(ephemeral=True, **self.parts(reply))
             return
         await interaction.response.send_message(ephemeral=True, **self.parts(reply))
+
+    async def _action(
+        self, interaction: discord.Interaction[Any], invocation: str
+    ) -> tuple[Reply, Reply | None]:
+        """The clicker's answer, and the shared message's new content (in the place's
+        language, with nothing personal in it), when the answer asks for a refresh."""
+        reply = await self.app.dispatcher.dispatch(invocation_of(interaction, text=invocation))
+        if not reply.refresh or reply.is_error or interaction.message is None:
+            return reply, None
+        fresh = await self.app.dispatcher.dispatch(
+            invocation_of(interaction, text=reply.refresh, shared=True)
+        )
+        return reply, fresh
 
     def parts(self, reply: Reply, *, edit: bool = False) -> dict[str, Any]:
         mentions = ""

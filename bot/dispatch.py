@@ -47,6 +47,9 @@ class Invocation:
     place: str | None = None
     locale: str | None = None  # the platform's idea of the user's language
     is_direct: bool = False
+    # the answer replaces a message everyone sees (a button's refresh): it is written in the
+    # community's language and leaves out what concerns only the asker
+    shared: bool = False
 
 
 class Dispatcher:
@@ -165,6 +168,8 @@ class Dispatcher:
                 self.clock.now(),
             )
             locale = member.locale or normalise_locale(invocation.locale)
+            if invocation.shared:
+                locale = self.settings.default_locale
             t = self.catalogues.translator(locale, self.settings.default_locale)
             ctx = Context(
                 settings=self.settings,
@@ -178,6 +183,7 @@ class Dispatcher:
                 is_admin=self.settings.is_admin(invocation.platform, invocation.user_id),
                 place=invocation.place,
                 is_direct=invocation.is_direct,
+                shared=invocation.shared,
             )
             self._check_role(ctx, spec)
             arguments = await self._convert(ctx, spec, raw)

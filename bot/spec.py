@@ -23,6 +23,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from bot.i18n import LazyText
+from bot.reply import Visibility
 
 if TYPE_CHECKING:
     from bot.params import ParamType
@@ -81,6 +82,9 @@ class CommandSpec:
     scope: str | None = None  # the parameter naming the circle an animator must lead
     examples: tuple[str, ...] = ()
     hidden: bool = False
+    # how its answer is usually shown: a platform that must answer before the command is done
+    # (Discord's deferral) keeps an only-you answer only-you
+    visibility: Visibility = Visibility.PUBLIC
 
     @property
     def name(self) -> str:
@@ -155,6 +159,7 @@ class CommandSet:
         scope: str | None = None,
         examples: tuple[str, ...] = (),
         hidden: bool = False,
+        visibility: Visibility = Visibility.PUBLIC,
     ) -> Callable[[Handler], Handler]:
         def declare(handler: Handler) -> Handler:
             self.specs.append(
@@ -167,6 +172,7 @@ class CommandSet:
                     scope=scope,
                     examples=examples,
                     hidden=hidden,
+                    visibility=visibility,
                 )
             )
             return handler
