@@ -24,7 +24,7 @@ from adapters.discord_render import ActionButton, clip, message_parts
 from bot.agenda import AgendaItem, upcoming
 from bot.app import App, StartupError
 from bot.dispatch import Invocation
-from bot.i18n import LazyText
+from bot.i18n import LazyText, normalise_locale
 from bot.params import OptionKind
 from bot.registry import Registry
 from bot.reply import Reply, Visibility
@@ -133,7 +133,10 @@ class ParagraphModal(discord.ui.Modal):
         self.inputs: dict[str, discord.ui.TextInput[Any]] = {}
         for param in params[:5]:
             field: discord.ui.TextInput[Any] = discord.ui.TextInput(
-                label=clip(self.adapter.text(param.help, options.get("__locale__")), 45),
+                label=clip(
+                    self.adapter.text(param.help, normalise_locale(options.get("__locale__"))),
+                    45,
+                ),
                 style=discord.TextStyle.paragraph,
                 required=param.required,
                 max_length=min(param.type.max_length or 4000, 4000),
@@ -303,6 +306,8 @@ class DiscordAdapter:
     async def sync_commands(self, tree: app_commands.CommandTree[Any]) -> None:
         """Send the commands to each guild, only when they changed since the last time."""
         body = json.dumps(await self.payload(tree), sort_keys=True, ensure_ascii=False)
+        # the same commands for another application (a new bot token) must be synced too
+        body = f"{self.client.application_id}:{body}"
         digest = hashlib.sha256(body.encode()).hexdigest()
         for guild_id in self.settings.guild_ids or (0,):
             key = f"commands_hash:{guild_id}"

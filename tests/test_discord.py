@@ -556,3 +556,23 @@ async def test_a_slow_click_is_deferred_and_the_message_edited_after(
             lambda r: r.path.startswith("/webhooks/") and r.method == "POST"
         )
         assert followup.body["flags"] & 64
+
+
+async def test_modal_labels_are_english_for_en_us_and_a_new_application_is_synced(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "s.db"
+    async with running(standin, database, monkeypatch):
+        answer = await command(
+            standin,
+            ALICE,
+            slash("need", "post", [opt("title", "A van"), opt("category", "logistics")]),
+            locale="en-US",
+        )
+        label = answer["data"]["components"][0]["components"][0]["label"]
+        assert label == "The details"  # English, not the community's Dutch
+    standin.application_id = "900000000000000099"
+    async with running(standin, database, monkeypatch):
+        puts = [r for r in standin.requests if r.method == "PUT"]
+        assert len(puts) == 2
+        assert puts[1].path.startswith("/applications/900000000000000099/")
