@@ -15,6 +15,7 @@ import inspect
 import json
 import logging
 import os
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -27,7 +28,7 @@ from bot.dispatch import Invocation
 from bot.i18n import LazyText, normalise_locale
 from bot.params import OptionKind
 from bot.registry import Registry
-from bot.reply import Reply, Visibility
+from bot.reply import Field, Reply, Visibility
 from bot.spec import CommandSpec, ParamSpec
 from bot.state import AdapterState
 
@@ -131,12 +132,12 @@ class ParagraphModal(discord.ui.Modal):
         super().__init__(title=clip(title, 45), timeout=900)
         self.adapter, self.spec, self.options = adapter, spec, options
         self.inputs: dict[str, discord.ui.TextInput[Any]] = {}
+        self.labels: dict[str, str] = {}
         for param in params[:5]:
+            locale = normalise_locale(options.get("__locale__"))
+            self.labels[param.name] = clip(self.adapter.text(param.help, locale), 45)
             field: discord.ui.TextInput[Any] = discord.ui.TextInput(
-                label=clip(
-                    self.adapter.text(param.help, normalise_locale(options.get("__locale__"))),
-                    45,
-                ),
+                label=self.labels[param.name],
                 style=discord.TextStyle.paragraph,
                 required=param.required,
                 max_length=min(param.type.max_length or 4000, 4000),
@@ -153,6 +154,11 @@ class ParagraphModal(discord.ui.Modal):
             interaction,
             invocation_of(interaction, command=self.spec.name, options=options),
             private=self.spec.visibility is not Visibility.PUBLIC,
+            typed=tuple(
+                Field(self.labels[name], clip(field.value, 1024))
+                for name, field in self.inputs.items()
+                if field.value
+            ),
         )
 
 
@@ -323,7 +329,12 @@ class DiscordAdapter:
     # -- interactions ---------------------------------------------------------------------------
 
     async def respond(
-        self, interaction: discord.Interaction[Any], invocation: Invocation, *, private: bool
+        self,
+        interaction: discord.Interaction[Any],
+        invocation: Invocation,
+        *,
+        private: bool,
+        typed: tuple[Field, ...] = (),
     ) -> None:
         """Dispatch; answer at once, or defer and follow up if the core takes longer. The
         deferral is only-you when the command's answer usually is (``private``), and the
@@ -332,16 +343,23 @@ class DiscordAdapter:
         done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
         if not done:
             await interaction.response.defer(ephemeral=private, thinking=True)
-            reply = await task
+            reply = self._with_typed(await task, typed)
             hidden = reply.visibility is not Visibility.PUBLIC
             if hidden and not private:  # the public "thinking…" must not show a private answer
                 await interaction.delete_original_response()
             await interaction.followup.send(ephemeral=hidden or private, **self.parts(reply))
             return
-        reply = task.result()
+        reply = self._with_typed(task.result(), typed)
         await interaction.response.send_message(
             ephemeral=reply.visibility is not Visibility.PUBLIC, **self.parts(reply)
         )
+
+    @staticmethod
+    def _with_typed(reply: Reply, typed: tuple[Field, ...]) -> Reply:
+        """An error after a modal shows what was typed in it, so that it is not lost."""
+        if not reply.is_error or not typed:
+            return reply
+        return replace(reply, fields=reply.fields + typed)
 
     async def on_action(self, interaction: discord.Interaction[Any], invocation: str) -> None:
         """A button: the command it stands for, as the member who clicked; the message it was

@@ -576,3 +576,20 @@ async def test_modal_labels_are_english_for_en_us_and_a_new_application_is_synce
         puts = [r for r in standin.requests if r.method == "PUT"]
         assert len(puts) == 2
         assert puts[1].path.startswith("/applications/900000000000000099/")
+
+
+async def test_an_error_after_a_modal_shows_the_typed_text_back(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(standin, tmp_path / "s.db", monkeypatch):
+        answer = await command(
+            standin,
+            ALICE,
+            slash("need", "post", [opt("title", "A van"), opt("category", "logistics")]),
+        )
+        typed = "x" * 2001  # over the core's 2000
+        posted = await submit_modal(standin, ALICE, answer["data"], [typed])
+        assert posted["data"]["flags"] & 64
+        embed = posted["data"]["embeds"][0]
+        assert "2001" in embed["description"]
+        assert embed["fields"][0]["value"].startswith("xxxx")
