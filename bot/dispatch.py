@@ -133,7 +133,10 @@ class Dispatcher:
         if error.show_usage and spec is not None:
             text += "\n" + t(N_("Usage: {usage}"), usage=spec.usage(prefix))
             if spec.examples:
-                text += "\n" + t(N_("Example: {example}"), example=prefix + spec.examples[0])
+                example = prefix + spec.examples[0]
+                if prefix == "/":
+                    example = spec.slash_example(spec.examples[0])
+                text += "\n" + t(N_("Example: {example}"), example=example)
         return Reply(text=text, visibility=Visibility.PRIVATE, is_error=True)
 
     async def dispatch(self, invocation: Invocation) -> Reply:

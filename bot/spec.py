@@ -65,7 +65,9 @@ class ParamSpec:
     def argument(self) -> str:
         return self.arg or self.name
 
-    def usage(self) -> str:
+    def usage(self, slash: bool = False) -> str:
+        if slash:  # a slash command names every option: /profile set region:…
+            return f"{self.name}:…" if self.required else f"[{self.name}:…]"
         shown = f"{self.name}=…" if self.keyword_only else f"<{self.name}>"
         if self.rest:
             shown = f"<{self.name}…>"
@@ -105,7 +107,21 @@ class CommandSpec:
         return tuple(p for p in self.params if not p.keyword_only)
 
     def usage(self, prefix: str = "!") -> str:
-        return " ".join([f"{prefix}{self.name}", *(p.usage() for p in self.params)])
+        slash = prefix == "/"
+        return " ".join([f"{prefix}{self.name}", *(p.usage(slash) for p in self.params)])
+
+    def slash_example(self, example: str) -> str:
+        """A typed example (``circle join gent``) as a slash command (``/circle join
+        circle:gent``)."""
+        from bot.grammar import tokenize
+
+        words = tokenize(example)[len(self.path) :]
+        positional = iter(self.positional)
+        shown = [f"/{self.name}"]
+        for token in words:
+            param = self.param(token.key) if token.key else next(positional, None)
+            shown.append(f"{param.name}:{token.text}" if param else token.text)
+        return " ".join(shown)
 
 
 def _params_of(handler: Handler) -> tuple[ParamSpec, ...]:

@@ -163,6 +163,9 @@ async def test_a_bad_option_gets_an_ephemeral_translated_error(
         )
         assert answer["data"]["flags"] & 64  # ephemeral
         assert "Je ne connais pas « Atlantis »" in answer["data"]["content"]
+        assert "/profile set [name:…]" in answer["data"]["content"]  # slash syntax, not !
+        assert "!profile" not in answer["data"]["content"]
+        assert "/profile set region:Gent sectors:audiovisual" in answer["data"]["content"]
 
 
 async def test_autocomplete_offers_choices_from_the_core(
