@@ -15,6 +15,7 @@ import inspect
 import json
 import logging
 import os
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -24,10 +25,10 @@ from adapters.discord_render import ActionButton, clip, message_parts
 from bot.agenda import AgendaItem, upcoming
 from bot.app import App, StartupError
 from bot.dispatch import Invocation
-from bot.i18n import LazyText
+from bot.i18n import LazyText, normalise_locale
 from bot.params import OptionKind
 from bot.registry import Registry
-from bot.reply import Reply, Visibility
+from bot.reply import Field, Reply, Visibility
 from bot.spec import CommandSpec, ParamSpec
 from bot.state import AdapterState
 
@@ -100,6 +101,7 @@ def invocation_of(
     command: str | None = None,
     options: dict[str, str] | None = None,
     text: str | None = None,
+    shared: bool = False,
 ) -> Invocation:
     user = interaction.user
     return Invocation(
@@ -112,6 +114,7 @@ def invocation_of(
         place=str(interaction.channel_id) if interaction.channel_id else None,
         locale=str(interaction.locale),
         is_direct=interaction.guild_id is None,
+        shared=shared,
     )
 
 
@@ -129,9 +132,12 @@ class ParagraphModal(discord.ui.Modal):
         super().__init__(title=clip(title, 45), timeout=900)
         self.adapter, self.spec, self.options = adapter, spec, options
         self.inputs: dict[str, discord.ui.TextInput[Any]] = {}
+        self.labels: dict[str, str] = {}
         for param in params[:5]:
+            locale = normalise_locale(options.get("__locale__"))
+            self.labels[param.name] = clip(self.adapter.text(param.help, locale), 45)
             field: discord.ui.TextInput[Any] = discord.ui.TextInput(
-                label=clip(self.adapter.text(param.help, options.get("__locale__")), 45),
+                label=self.labels[param.name],
                 style=discord.TextStyle.paragraph,
                 required=param.required,
                 max_length=min(param.type.max_length or 4000, 4000),
@@ -145,7 +151,14 @@ class ParagraphModal(discord.ui.Modal):
             if field.value:
                 options[name] = field.value
         await self.adapter.respond(
-            interaction, invocation_of(interaction, command=self.spec.name, options=options)
+            interaction,
+            invocation_of(interaction, command=self.spec.name, options=options),
+            private=self.spec.visibility is not Visibility.PUBLIC,
+            typed=tuple(
+                Field(self.labels[name], clip(field.value, 1024))
+                for name, field in self.inputs.items()
+                if field.value
+            ),
         )
 
 
@@ -226,7 +239,9 @@ class DiscordAdapter:
                 )
                 return
             await adapter.respond(
-                interaction, invocation_of(interaction, command=spec.name, options=given)
+                interaction,
+                invocation_of(interaction, command=spec.name, options=given),
+                private=spec.visibility is not Visibility.PUBLIC,
             )
 
         parameters = [
@@ -297,6 +312,8 @@ class DiscordAdapter:
     async def sync_commands(self, tree: app_commands.CommandTree[Any]) -> None:
         """Send the commands to each guild, only when they changed since the last time."""
         body = json.dumps(await self.payload(tree), sort_keys=True, ensure_ascii=False)
+        # the same commands for another application (a new bot token) must be synced too
+        body = f"{self.client.application_id}:{body}"
         digest = hashlib.sha256(body.encode()).hexdigest()
         for guild_id in self.settings.guild_ids or (0,):
             key = f"commands_hash:{guild_id}"
@@ -311,32 +328,70 @@ class DiscordAdapter:
 
     # -- interactions ---------------------------------------------------------------------------
 
-    async def respond(self, interaction: discord.Interaction[Any], invocation: Invocation) -> None:
-        """Dispatch; answer at once, or defer and follow up if the core takes longer."""
+    async def respond(
+        self,
+        interaction: discord.Interaction[Any],
+        invocation: Invocation,
+        *,
+        private: bool,
+        typed: tuple[Field, ...] = (),
+    ) -> None:
+        """Dispatch; answer at once, or defer and follow up if the core takes longer. The
+        deferral is only-you when the command's answer usually is (``private``), and the
+        follow-up keeps the answer's own visibility."""
         task = asyncio.ensure_future(self.app.dispatcher.dispatch(invocation))
         done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
         if not done:
-            await interaction.response.defer(thinking=True)
-            reply = await task
-            await interaction.followup.send(**self.parts(reply))
+            await interaction.response.defer(ephemeral=private, thinking=True)
+            reply = self._with_typed(await task, typed)
+            hidden = reply.visibility is not Visibility.PUBLIC
+            if hidden and not private:  # the public "thinking…" must not show a private answer
+                await interaction.delete_original_response()
+            await interaction.followup.send(ephemeral=hidden or private, **self.parts(reply))
             return
-        reply = task.result()
+        reply = self._with_typed(task.result(), typed)
         await interaction.response.send_message(
             ephemeral=reply.visibility is not Visibility.PUBLIC, **self.parts(reply)
         )
 
+    @staticmethod
+    def _with_typed(reply: Reply, typed: tuple[Field, ...]) -> Reply:
+        """An error after a modal shows what was typed in it, so that it is not lost."""
+        if not reply.is_error or not typed:
+            return reply
+        return replace(reply, fields=reply.fields + typed)
+
     async def on_action(self, interaction: discord.Interaction[Any], invocation: str) -> None:
         """A button: the command it stands for, as the member who clicked; the message it was
-        on is refreshed when the answer says how."""
-        reply = await self.app.dispatcher.dispatch(invocation_of(interaction, text=invocation))
-        if reply.refresh and not reply.is_error and interaction.message is not None:
-            fresh = await self.app.dispatcher.dispatch(
-                invocation_of(interaction, text=reply.refresh)
-            )
+        on is refreshed when the answer says how. A slow click is deferred like a command."""
+        task = asyncio.ensure_future(self._action(interaction, invocation))
+        done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
+        if not done:
+            await interaction.response.defer()  # a component: "deferred message update"
+            reply, fresh = await task
+            if fresh is not None:
+                await interaction.edit_original_response(**self.parts(fresh, edit=True))
+            await interaction.followup.send(ephemeral=True, **self.parts(reply))
+            return
+        reply, fresh = task.result()
+        if fresh is not None:
             await interaction.response.edit_message(**self.parts(fresh, edit=True))
             await interaction.followup.send(ephemeral=True, **self.parts(reply))
             return
         await interaction.response.send_message(ephemeral=True, **self.parts(reply))
+
+    async def _action(
+        self, interaction: discord.Interaction[Any], invocation: str
+    ) -> tuple[Reply, Reply | None]:
+        """The clicker's answer, and the shared message's new content (in the place's
+        language, with nothing personal in it), when the answer asks for a refresh."""
+        reply = await self.app.dispatcher.dispatch(invocation_of(interaction, text=invocation))
+        if not reply.refresh or reply.is_error or interaction.message is None:
+            return reply, None
+        fresh = await self.app.dispatcher.dispatch(
+            invocation_of(interaction, text=reply.refresh, shared=True)
+        )
+        return reply, fresh
 
     def parts(self, reply: Reply, *, edit: bool = False) -> dict[str, Any]:
         mentions = ""

@@ -159,6 +159,8 @@ class Settings(_Section):
     def platform_prefix(self, platform: str) -> str:
         if platform == "matrix" and self.matrix.prefix:
             return self.matrix.prefix
+        if platform == "discord":  # slash commands: usage hints show /profile set
+            return "/"
         return self.prefix
 
     @property

@@ -32,6 +32,7 @@ class Context:
     is_admin: bool
     place: str | None = None
     is_direct: bool = False
+    shared: bool = False  # the answer is shown to everyone: nothing personal in it
     outbox: list[Notification] = field(default_factory=list)
     changed: set[str] = field(default_factory=set)  # topics to tell listeners after commit
     invitations: list[Invitation] = field(default_factory=list)

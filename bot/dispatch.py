@@ -47,6 +47,9 @@ class Invocation:
     place: str | None = None
     locale: str | None = None  # the platform's idea of the user's language
     is_direct: bool = False
+    # the answer replaces a message everyone sees (a button's refresh): it is written in the
+    # community's language and leaves out what concerns only the asker
+    shared: bool = False
 
 
 class Dispatcher:
@@ -130,7 +133,10 @@ class Dispatcher:
         if error.show_usage and spec is not None:
             text += "\n" + t(N_("Usage: {usage}"), usage=spec.usage(prefix))
             if spec.examples:
-                text += "\n" + t(N_("Example: {example}"), example=prefix + spec.examples[0])
+                example = prefix + spec.examples[0]
+                if prefix == "/":
+                    example = spec.slash_example(spec.examples[0])
+                text += "\n" + t(N_("Example: {example}"), example=example)
         return Reply(text=text, visibility=Visibility.PRIVATE, is_error=True)
 
     async def dispatch(self, invocation: Invocation) -> Reply:
@@ -165,6 +171,8 @@ class Dispatcher:
                 self.clock.now(),
             )
             locale = member.locale or normalise_locale(invocation.locale)
+            if invocation.shared:
+                locale = self.settings.default_locale
             t = self.catalogues.translator(locale, self.settings.default_locale)
             ctx = Context(
                 settings=self.settings,
@@ -178,6 +186,7 @@ class Dispatcher:
                 is_admin=self.settings.is_admin(invocation.platform, invocation.user_id),
                 place=invocation.place,
                 is_direct=invocation.is_direct,
+                shared=invocation.shared,
             )
             self._check_role(ctx, spec)
             arguments = await self._convert(ctx, spec, raw)

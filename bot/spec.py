@@ -23,6 +23,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from bot.i18n import LazyText
+from bot.reply import Visibility
 
 if TYPE_CHECKING:
     from bot.params import ParamType
@@ -64,7 +65,9 @@ class ParamSpec:
     def argument(self) -> str:
         return self.arg or self.name
 
-    def usage(self) -> str:
+    def usage(self, slash: bool = False) -> str:
+        if slash:  # a slash command names every option: /profile set region:…
+            return f"{self.name}:…" if self.required else f"[{self.name}:…]"
         shown = f"{self.name}=…" if self.keyword_only else f"<{self.name}>"
         if self.rest:
             shown = f"<{self.name}…>"
@@ -81,6 +84,9 @@ class CommandSpec:
     scope: str | None = None  # the parameter naming the circle an animator must lead
     examples: tuple[str, ...] = ()
     hidden: bool = False
+    # how its answer is usually shown: a platform that must answer before the command is done
+    # (Discord's deferral) keeps an only-you answer only-you
+    visibility: Visibility = Visibility.PUBLIC
 
     @property
     def name(self) -> str:
@@ -101,7 +107,21 @@ class CommandSpec:
         return tuple(p for p in self.params if not p.keyword_only)
 
     def usage(self, prefix: str = "!") -> str:
-        return " ".join([f"{prefix}{self.name}", *(p.usage() for p in self.params)])
+        slash = prefix == "/"
+        return " ".join([f"{prefix}{self.name}", *(p.usage(slash) for p in self.params)])
+
+    def slash_example(self, example: str) -> str:
+        """A typed example (``circle join gent``) as a slash command (``/circle join
+        circle:gent``)."""
+        from bot.grammar import tokenize
+
+        words = tokenize(example)[len(self.path) :]
+        positional = iter(self.positional)
+        shown = [f"/{self.name}"]
+        for token in words:
+            param = self.param(token.key) if token.key else next(positional, None)
+            shown.append(f"{param.name}:{token.text}" if param else token.text)
+        return " ".join(shown)
 
 
 def _params_of(handler: Handler) -> tuple[ParamSpec, ...]:
@@ -155,6 +175,7 @@ class CommandSet:
         scope: str | None = None,
         examples: tuple[str, ...] = (),
         hidden: bool = False,
+        visibility: Visibility = Visibility.PUBLIC,
     ) -> Callable[[Handler], Handler]:
         def declare(handler: Handler) -> Handler:
             self.specs.append(
@@ -167,6 +188,7 @@ class CommandSet:
                     scope=scope,
                     examples=examples,
                     hidden=hidden,
+                    visibility=visibility,
                 )
             )
             return handler

@@ -510,6 +510,7 @@ async def respond(
     "board intro",
     help=N_("Accept or decline an answer to your post"),
     examples=("board intro 7 accept",),
+    visibility=Visibility.PRIVATE,
 )
 async def intro(
     ctx: Context,

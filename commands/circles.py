@@ -228,6 +228,7 @@ async def members(
     "circle announcements",
     help=N_("Get a circle's announcements by direct message, or stop"),
     examples=("circle announcements gent on",),
+    visibility=Visibility.PRIVATE,
 )
 async def announcements(
     ctx: Context,

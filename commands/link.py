@@ -21,6 +21,7 @@ commands = CommandSet()
     "link",
     help=N_("Join your accounts on two platforms: get a code here, say it there"),
     examples=("link", "link 483921"),
+    visibility=Visibility.PRIVATE,
 )
 async def link(
     ctx: Context,

@@ -352,7 +352,7 @@ async def show(ctx: Context, meetup: MeetupArg) -> Reply:
     if venue is not None and venue.accessibility:
         fields.append(Field(t(N_("Accessibility")), venue.accessibility))
     mine = effective_status(rsvps, SERIES).get(ctx.actor_id)
-    if mine is not None:
+    if mine is not None and not ctx.shared:
         fields.append(Field(t(N_("You")), t(STATUS_LABEL[mine.status]), inline=True))
     status = "" if meetup.status == "active" else " (" + t(CANCELLED) + ")"
     return Reply(
@@ -488,6 +488,7 @@ def answer_rsvp(
     "meetup rsvp",
     help=N_("Say if you come: going, maybe or no"),
     examples=("meetup rsvp 3 going", "meetup rsvp 3 no 2027-01-18"),
+    visibility=Visibility.PRIVATE,
 )
 async def rsvp(
     ctx: Context,

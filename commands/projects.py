@@ -369,6 +369,7 @@ async def join(
     "project introduce",
     help=N_("Bring someone useful into a project"),
     examples=("project introduce 3 #12 role=scenographer",),
+    visibility=Visibility.PRIVATE,
 )
 async def introduce(
     ctx: Context,
@@ -425,6 +426,7 @@ async def introduce(
     "project answer",
     help=N_("Accept or decline a request for your project"),
     examples=("project answer 5 accept",),
+    visibility=Visibility.PRIVATE,
 )
 async def answer(
     ctx: Context,

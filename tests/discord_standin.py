@@ -95,6 +95,7 @@ class StandIn:
     dm_channels: dict[str, str] = field(default_factory=dict)  # channel id → user id
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)  # scheduled events
+    application_id: str = APP_ID
     port: int = 0
     ws: web.WebSocketResponse | None = None
     identified: asyncio.Event = field(default_factory=asyncio.Event)
@@ -164,7 +165,7 @@ class StandIn:
         if path == "/oauth2/applications/@me":
             return json_response(
                 {
-                    "id": APP_ID,
+                    "id": self.application_id,
                     "name": "Samen",
                     "icon": None,
                     "description": "",

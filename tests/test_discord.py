@@ -163,6 +163,9 @@ async def test_a_bad_option_gets_an_ephemeral_translated_error(
         )
         assert answer["data"]["flags"] & 64  # ephemeral
         assert "Je ne connais pas « Atlantis »" in answer["data"]["content"]
+        assert "/profile set [name:…]" in answer["data"]["content"]  # slash syntax, not !
+        assert "!profile" not in answer["data"]["content"]
+        assert "/profile set region:Gent sectors:audiovisual" in answer["data"]["content"]
 
 
 async def test_autocomplete_offers_choices_from_the_core(
@@ -213,7 +216,7 @@ async def test_the_rsvp_button_stores_the_answer_and_updates_the_message_after_a
         update = (await standin.answer_to(click)).body
         assert update["type"] == 7  # the message is updated in place
         fields = {f["name"]: f["value"] for f in update["data"]["embeds"][0]["fields"]}
-        assert "1/5" in fields["Next dates"]
+        assert "1/5" in fields["Volgende datums"]  # the shared message: the community's language
         followup = await standin.wait_request(lambda r: r.path.startswith("/webhooks/"))
         assert followup.body["flags"] & 64
 
@@ -450,3 +453,146 @@ async def test_meetups_are_mirrored_as_scheduled_events(
             await asyncio.sleep(0.05)
         assert len(standin.events) == 3
         assert adapter.state.get("events")
+
+
+async def _meetup_message(standin: StandIn) -> tuple[dict[str, Any], str]:
+    answer = await command(
+        standin,
+        ALICE,
+        slash(
+            "meetup",
+            "create",
+            [
+                opt("title", "Werkontbijt"),
+                opt("circle", "brussels"),
+                opt("start", "2030-01-07 08:30"),
+                opt("capacity", 5, 4),
+            ],
+        ),
+    )
+    await submit_modal(standin, ALICE, answer["data"], ["Coffee"])
+    message = next(m for m in standin.messages.values() if m["components"])
+    going = next(
+        b["custom_id"]
+        for b in message["components"][0]["components"]
+        if b["custom_id"].endswith("going")
+    )
+    return message, going
+
+
+async def test_a_click_keeps_the_shared_message_in_the_community_language_without_you(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(standin, tmp_path / "s.db", monkeypatch, admins=(f"discord:{ALICE}",)):
+        message, going = await _meetup_message(standin)
+        click = standin.interaction(
+            3, {"custom_id": going, "component_type": 2}, BOB, message=message, locale="fr"
+        )
+        await standin.push(click)
+        update = (await standin.answer_to(click)).body
+        names = [f["name"] for f in update["data"]["embeds"][0]["fields"]]
+        assert "Volgende datums" in names
+        assert "Vous" not in names and "Jij" not in names  # nothing personal for everyone
+        followup = await standin.wait_request(
+            lambda r: r.path.startswith("/webhooks/") and r.method == "POST"
+        )
+        assert followup.body["flags"] & 64
+        assert "Werkontbijt" in followup.body["content"]
+
+
+async def test_a_slow_private_command_is_deferred_only_for_the_asker(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import adapters.discord_bot as discord_bot
+
+    monkeypatch.setattr(discord_bot, "DEFER_AFTER", 0.05)
+    async with running(standin, tmp_path / "s.db", monkeypatch) as (app, _):
+        await command(standin, BOB, slash("circle", "join", [opt("circle", "gent")]))
+        original = app.dispatcher.dispatch
+
+        async def slow(invocation: Any) -> Any:
+            await asyncio.sleep(0.3)
+            return await original(invocation)
+
+        monkeypatch.setattr(app.dispatcher, "dispatch", slow)
+        answer = await command(
+            standin,
+            BOB,
+            slash("circle", "announcements", [opt("circle", "gent"), opt("switch", "on")]),
+        )
+        assert answer["type"] == 5
+        assert answer["data"]["flags"] & 64  # "thinking…" only for the asker
+        followup = await standin.wait_request(lambda r: r.path.startswith("/webhooks/"))
+        assert followup.body["flags"] & 64
+
+
+async def test_a_slow_click_is_deferred_and_the_message_edited_after(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import adapters.discord_bot as discord_bot
+
+    async with running(standin, tmp_path / "s.db", monkeypatch, admins=(f"discord:{ALICE}",)) as (
+        app,
+        _,
+    ):
+        message, going = await _meetup_message(standin)
+        monkeypatch.setattr(discord_bot, "DEFER_AFTER", 0.05)
+        original = app.dispatcher.dispatch
+
+        async def slow(invocation: Any) -> Any:
+            await asyncio.sleep(0.3)
+            return await original(invocation)
+
+        monkeypatch.setattr(app.dispatcher, "dispatch", slow)
+        click = standin.interaction(
+            3, {"custom_id": going, "component_type": 2}, BOB, message=message
+        )
+        await standin.push(click)
+        answer = (await standin.answer_to(click)).body
+        assert answer["type"] == 6  # deferred update: Discord does not fail the click
+        edit = await standin.wait_request(
+            lambda r: r.method == "PATCH" and r.path.endswith("/messages/@original")
+        )
+        names = [f["name"] for f in edit.body["embeds"][0]["fields"]]
+        assert "Volgende datums" in names
+        followup = await standin.wait_request(
+            lambda r: r.path.startswith("/webhooks/") and r.method == "POST"
+        )
+        assert followup.body["flags"] & 64
+
+
+async def test_modal_labels_are_english_for_en_us_and_a_new_application_is_synced(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "s.db"
+    async with running(standin, database, monkeypatch):
+        answer = await command(
+            standin,
+            ALICE,
+            slash("need", "post", [opt("title", "A van"), opt("category", "logistics")]),
+            locale="en-US",
+        )
+        label = answer["data"]["components"][0]["components"][0]["label"]
+        assert label == "The details"  # English, not the community's Dutch
+    standin.application_id = "900000000000000099"
+    async with running(standin, database, monkeypatch):
+        puts = [r for r in standin.requests if r.method == "PUT"]
+        assert len(puts) == 2
+        assert puts[1].path.startswith("/applications/900000000000000099/")
+
+
+async def test_an_error_after_a_modal_shows_the_typed_text_back(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(standin, tmp_path / "s.db", monkeypatch):
+        answer = await command(
+            standin,
+            ALICE,
+            slash("need", "post", [opt("title", "A van"), opt("category", "logistics")]),
+        )
+        typed = "x" * 2001  # over the core's 2000
+        posted = await submit_modal(standin, ALICE, answer["data"], [typed])
+        assert posted["data"]["flags"] & 64
+        embed = posted["data"]["embeds"][0]
+        assert "2001" in embed["description"]
+        assert embed["fields"][0]["value"].startswith("xxxx")
