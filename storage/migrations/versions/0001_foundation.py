@@ -1,11 +1,4 @@
-"""foundation: members, accounts, profiles, circles
-
-Revision ID: 0001
-Revises: 
-Create Date: 2026-11-27 23:37:01.361816
-"""
-
-from collections.abc import Sequence
+"""foundation: members, accounts, profiles, circles"""
 
 import sqlalchemy as sa
 import sqlmodel
@@ -16,8 +9,6 @@ import storage.types
 
 revision: str = '0001'
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

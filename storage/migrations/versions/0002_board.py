@@ -1,11 +1,4 @@
-"""board circles projects search
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-27 23:46:12.389423
-"""
-
-from collections.abc import Sequence
+"""board circles projects search"""
 
 import sqlalchemy as sa
 import sqlmodel
@@ -16,8 +9,6 @@ import storage.types
 
 revision: str = '0002'
 down_revision: str | None = '0001'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 # The full-text index is made by hand: an FTS5 table kept in step by triggers on SQLite, a

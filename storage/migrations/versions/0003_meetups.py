@@ -1,11 +1,4 @@
-"""meetups venues rsvps reminders
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-27 23:55:53.207533
-"""
-
-from collections.abc import Sequence
+"""meetups venues rsvps reminders"""
 
 import sqlalchemy as sa
 import sqlmodel
@@ -16,8 +9,6 @@ import storage.types
 
 revision: str = '0003'
 down_revision: str | None = '0002'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -1,11 +1,4 @@
-"""platform state
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-28 00:12:17.611690
-"""
-
-from collections.abc import Sequence
+"""platform state"""
 
 import sqlalchemy as sa
 import sqlmodel
@@ -16,8 +9,6 @@ import storage.types
 
 revision: str = '0004'
 down_revision: str | None = '0003'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

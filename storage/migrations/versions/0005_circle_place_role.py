@@ -1,11 +1,4 @@
-"""circle place role
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-28 00:46:02.238721
-"""
-
-from collections.abc import Sequence
+"""circle place role"""
 
 import sqlalchemy as sa
 import sqlmodel
@@ -16,8 +9,6 @@ import storage.types
 
 revision: str = '0005'
 down_revision: str | None = '0004'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -1,11 +1,4 @@
-"""board list indexes
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-28 00:49:32.230213
-"""
-
-from collections.abc import Sequence
+"""board list indexes"""
 
 import sqlalchemy as sa
 import sqlmodel
@@ -16,8 +9,6 @@ import storage.types
 
 revision: str = '0006'
 down_revision: str | None = '0005'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -1,18 +1,10 @@
-"""search documents: only open posts are indexed, so is_open goes
-
-Revision ID: 0007
-Revises: 0006
-"""
-
-from collections.abc import Sequence
+"""search documents: only open posts are indexed, so is_open goes"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
 down_revision: str | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
