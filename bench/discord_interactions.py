@@ -81,6 +81,7 @@ from bench.dispatch import (  # noqa: E402
     machine_info,
     print_hotspots,
 )
+from bench.kit import add_smoke, apply_smoke  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.dispatch import Invocation  # noqa: E402
 from bot.reply import Reply  # noqa: E402
@@ -926,7 +927,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="gc.freeze() once each bot is ready (not what Samen does today)",
     )
+    add_smoke(parser)
     args = parser.parse_args(argv)
+    apply_smoke(args, count=6, warmup=3, members=10, posts=20)
     if args.count < 3 or args.warmup < 0 or args.members < 2 or args.posts < 1:
         parser.error("--count ≥ 3, --warmup ≥ 0, --members ≥ 2 and --posts ≥ 1")
     return args
@@ -999,6 +1002,10 @@ async def bench(args: argparse.Namespace, database: Path) -> None:
     finally:
         logging.getLogger().removeHandler(errors)
         app.database.dispose()
+    if errors.records:
+        raise SystemExit(f"failed: {len(errors.records)} errors were logged")
+    if samen.stats(SEARCH).count and not samen.search_hits:
+        raise SystemExit("failed: no `/board search` found a post")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

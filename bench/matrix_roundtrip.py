@@ -40,10 +40,8 @@ import cProfile
 import importlib.metadata
 import logging
 import os
-import platform
 import pstats
 import resource
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -71,6 +69,7 @@ from nio import (  # noqa: E402
 )
 
 from adapters.matrix import MatrixAdapter  # noqa: E402
+from bench.kit import add_smoke, apply_smoke, machine_info, short_path, verdict  # noqa: E402
 from tests.matrix_helpers import Member, running_bot  # noqa: E402
 from tests.synapse_server import Synapse, User, synapse_python  # noqa: E402
 
@@ -674,20 +673,13 @@ def _area(file: str, func: str) -> str:
     return "other Python"
 
 
-def _short(file: str) -> str:
-    for marker in ("site-packages/", str(ROOT) + "/", "/lib/python3"):
-        if marker in file:
-            return file.split(marker, 1)[1]
-    return file
-
-
 def print_profile(stats: pstats.Stats, wall: float, commands: int, top: int = 30) -> None:
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
     areas: collections.Counter[str] = collections.Counter()
     rows = []
     for (file, line, func), (_cc, calls, own, cum, _callers) in raw.items():
         areas[_area(file, func)] += own
-        rows.append((cum, own, calls, f"{func} ({_short(file)}:{line})", file))
+        rows.append((cum, own, calls, f"{func} ({short_path(file)}:{line})", file))
     idle = sum(own for area, own in areas.items() if area.startswith("event loop: waiting"))
     busy = sum(areas.values()) - idle
     print(f"\n### cProfile of a Samen pass ({commands} sequential `{SHOW}`, {wall:.2f} s wall)\n")
@@ -735,17 +727,7 @@ def print_profile(stats: pstats.Stats, wall: float, commands: int, top: int = 30
 # -- reporting -------------------------------------------------------------------------------
 
 
-def machine_info(synapse: Synapse) -> list[tuple[str, str]]:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 0
+def synapse_row(synapse: Synapse) -> tuple[str, str]:
     try:
         version = subprocess.run(
             [str(synapse.python), "-c", "import synapse; print(synapse.__version__)"],
@@ -755,20 +737,7 @@ def machine_info(synapse: Synapse) -> list[tuple[str, str]]:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         version = "?"
-    return [
-        ("nproc", str(usable)),
-        ("CPU", cpu),
-        ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
-        ("Synapse", f"{version} (SQLite, no rate limits, 127.0.0.1)"),
-        ("matrix-nio", importlib.metadata.version("matrix-nio")),
-        ("SQLite (Samen)", sqlite3.sqlite_version),
-        ("OS", platform.platform()),
-        ("load average at start", " ".join(f"{x:.2f}" for x in os.getloadavg())),
-    ]
-
-
-def verdict(ok: bool) -> str:
-    return "✅" if ok else "❌"
+    return ("Synapse", f"{version} (SQLite, no rate limits, 127.0.0.1)")
 
 
 @dataclass
@@ -902,7 +871,9 @@ async def bench(args: argparse.Namespace, directory: Path) -> Results:
             for i in range(args.members if args.burst else 0)
         ]
         listeners = [member, *crowd]
-        info = machine_info(synapse)
+        info = machine_info(
+            synapse_row(synapse), ("matrix-nio", importlib.metadata.version("matrix-nio"))
+        )
         echo = EchoBot(synapse, echo_user)
         echo.start()
         async with running_bot(synapse, samen_user, directory / "samen.db", monkeypatch=env) as (
@@ -929,7 +900,7 @@ async def bench(args: argparse.Namespace, directory: Path) -> Results:
             warm = await sequential(targets, args.warmup, synapse, block=1)
             sample = warm.samples["Samen"][-1][1].body
             if "profile" not in sample.lower() and "locale" not in sample.lower():
-                print(f"warning: Samen answered {SHOW!r} with {sample!r}", file=sys.stderr)
+                raise SystemExit(f"failed: Samen answered {SHOW!r} with {sample!r}")
             await asyncio.gather(*(t.round_trip() for t in [*samen_rooms[1:], *echo_rooms[1:]]))
             setup_seconds = clock() - setup_started
             for listener in listeners:  # a new room's first sync is limited: not a loss
@@ -1052,7 +1023,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         " (1: strictly alternating; 0: no pass 2)",
     )
     parser.add_argument("--profile", action="store_true", help="one more Samen pass under cProfile")
+    add_smoke(parser)
     args = parser.parse_args(argv)
+    apply_smoke(args, count=5, warmup=2, burst=4, members=2, burst_rounds=1, breakdown=3, block=2)
     if args.count < 1 or args.warmup < 1 or args.burst < 0 or args.members < 1 or args.block < 0:
         parser.error("--count and --warmup must be at least 1, --members at least 1")
     if args.burst and args.burst < args.members:

@@ -38,11 +38,8 @@ import io
 import json
 import logging
 import math
-import os
-import platform
 import pstats
 import random
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -59,6 +56,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # bench/ (the script's directory, put first by Python), even when PYTHONPATH names the root.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() not in (ROOT, ROOT / "bench")]
 sys.path.insert(0, str(ROOT))
+
+from bench.kit import add_smoke, apply_smoke, machine_info, percentile, short_path, verdict  # noqa: E402
 
 # Project modules are imported inside the functions: the child process times its imports.
 if TYPE_CHECKING:
@@ -89,21 +88,12 @@ def memory_mb() -> dict[str, float]:
     return found
 
 
-def percentile(values: Sequence[float], p: float) -> float:
-    """The p-th percentile (nearest rank) of ``values``."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
 def hotspots(profiler: cProfile.Profile, title: str, total: float, top: int = 25) -> str:
     """The functions with the largest cumulative and own time, as Markdown tables."""
     stats = pstats.Stats(profiler)
     rows = []
     for (file, line, func), (_cc, calls, own, cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        rows.append((cum, own, calls, f"{func} ({_short(file)}:{line})"))
+        rows.append((cum, own, calls, f"{func} ({short_path(file)}:{line})"))
     out = io.StringIO()
     out.write(f"\n### cProfile: {title} (top {top} by cumulative time)\n\n")
     out.write(
@@ -118,13 +108,6 @@ def hotspots(profiler: cProfile.Profile, title: str, total: float, top: int = 25
     for _cum, own, calls, where in rows[:15]:
         out.write(f"| {own / total:6.1%} | {own:.3f} | {calls} | `{where}` |\n")
     return out.getvalue()
-
-
-def _short(file: str) -> str:
-    for marker in ("site-packages/", str(ROOT) + "/"):
-        if marker in file:
-            return file.split(marker, 1)[1]
-    return file
 
 
 def make_app(db_path: Path) -> App:
@@ -627,38 +610,8 @@ def plan_everything(app: App, *, clear: bool, profiler: cProfile.Profile | None)
 # -- reporting (parent process) ----------------------------------------------------------------
 
 
-def machine_info() -> list[tuple[str, str]]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 0
-    import apscheduler
-    import sqlalchemy
-
-    return [
-        ("nproc", str(usable)),
-        ("CPU", cpu),
-        ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
-        ("SQLite", sqlite3.sqlite_version),
-        ("SQLAlchemy", sqlalchemy.__version__),
-        ("APScheduler", getattr(apscheduler, "__version__", "?")),
-        ("OS", platform.platform()),
-    ]
-
-
-def verdict(ok: bool) -> str:
-    return "✅" if ok else "❌"
-
-
-def report(args: argparse.Namespace, seeded: Seeded, result: dict[str, Any]) -> None:
+def report(args: argparse.Namespace, seeded: Seeded, result: dict[str, Any]) -> list[str]:
+    """Print the figures; return what went wrong (nothing when every reminder arrived)."""
     marks = result["marks"]
     rss = result["rss"]
     launch = marks["launch"]
@@ -672,7 +625,14 @@ def report(args: argparse.Namespace, seeded: Seeded, result: dict[str, Any]) -> 
     print("\n## Samen scheduler benchmark\n")
     print("| machine | |")
     print("|---|---|")
-    for key, value in machine_info():
+    import apscheduler
+    import sqlalchemy
+
+    extra = (
+        ("SQLAlchemy", sqlalchemy.__version__),
+        ("APScheduler", getattr(apscheduler, "__version__", "?")),
+    )
+    for key, value in machine_info(*extra):
         print(f"| {key} | {value} |")
     print(
         f"| setup | {seeded.members:,} members (console accounts); {seeded.meetups:,} recurring "
@@ -776,6 +736,14 @@ def report(args: argparse.Namespace, seeded: Seeded, result: dict[str, Any]) -> 
             "\n(cProfile adds overhead: the figures above were measured *with* the profiler on "
             "for that phase; run without --profile for the real numbers.)"
         )
+    problems = []
+    if not complete:
+        problems.append(f"{result['delivered']} of {result['expected']} burst reminders delivered")
+    if result["marked_sent"] != result["expected"]:
+        problems.append(f"{result['marked_sent']} of {result['expected']} marked sent")
+    if not result["cold"]["added"]:
+        problems.append("cold planning added no occurrence rows")
+    return problems
 
 
 # -- main --------------------------------------------------------------------------------------
@@ -807,7 +775,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "before the burst (the worst case for the burst's lag)",
     )
     parser.add_argument("--child", metavar="CONFIG", help=argparse.SUPPRESS)
+    add_smoke(parser)
     args = parser.parse_args(argv)
+    apply_smoke(args, meetups=40, reminders=400, burst=20, members=100, burst_delay=5.0)
     if args.child is None and (
         min(args.meetups, args.reminders, args.burst, args.members) < 1 or args.burst > args.members
     ):
@@ -860,7 +830,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if completed.returncode != 0:
             raise SystemExit(f"the measured process failed ({completed.returncode})")
         result = json.loads(Path(config["result"]).read_text())
-    report(args, seeded, result)
+    problems = report(args, seeded, result)
+    if problems:
+        raise SystemExit("failed: " + "; ".join(problems))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,78 @@
+"""What every benchmark in bench/ shares: the smoke size, percentiles, the machine table.
+
+A benchmark is a script (``python bench/board.py``); ``--smoke`` runs it at tiny sizes in a
+few seconds, so CI (.ci/run) notices the day a benchmark breaks: a smoke run exits non-zero
+when a reply is an error, a consistency check fails or a scenario finds nothing, never
+because of a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def add_smoke(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, a few seconds: fails on a wrong answer or a broken check, never on time",
+    )
+
+
+def apply_smoke(args: argparse.Namespace, **sizes: int | float) -> None:
+    """With ``--smoke``, replace the sizes the run would use by these."""
+    if args.smoke:
+        for name, value in sizes.items():
+            setattr(args, name, value)
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of ``values``; NaN for none."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def verdict(ok: bool) -> str:
+    return "✅" if ok else "❌"
+
+
+def short_path(file: str) -> str:
+    """A source file's path from site-packages or the repository, for profile tables."""
+    for marker in ("site-packages/", str(ROOT) + "/", "/lib/python3"):
+        if marker in file:
+            return file.split(marker, 1)[1]
+    return file
+
+
+def machine_info(*extra: tuple[str, str]) -> list[tuple[str, str]]:
+    """The rows that say which machine measured: cores, CPU, Python, SQLite, OS, load."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count() or 0
+    return [
+        ("nproc", str(usable)),
+        ("CPU", cpu),
+        ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
+        ("SQLite", sqlite3.sqlite_version),
+        *extra,
+        ("OS", platform.platform()),
+        ("load average at start", " ".join(f"{x:.2f}" for x in os.getloadavg())),
+    ]
