@@ -10,21 +10,55 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import platform
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def add_smoke(parser: argparse.ArgumentParser) -> None:
+    """The options every benchmark has: ``--smoke`` and ``--json FILE``."""
     parser.add_argument(
         "--smoke",
         action="store_true",
         help="tiny sizes, a few seconds: fails on a wrong answer or a broken check, never on time",
     )
+    parser.add_argument(
+        "--json",
+        metavar="FILE",
+        help="also write each target's figure to FILE (what `python -m bench` collects)",
+    )
+
+
+@dataclass(frozen=True)
+class Target:
+    """One goal an issue names, with what this run measured."""
+
+    measure: str  # what is measured, e.g. "`!board list` p99 at 100,000 posts"
+    value: str  # the figure, with its unit
+    goal: str  # the target, e.g. "≤ 10 ms"; "" for a figure without one
+    met: bool | None  # None: nothing to meet
+
+
+class Targets:
+    """The targets a benchmark run reports, written as JSON for the report."""
+
+    def __init__(self, bench: str) -> None:
+        self.bench = bench
+        self.rows: list[Target] = []
+
+    def add(self, measure: str, value: str, goal: str = "", met: bool | None = None) -> None:
+        self.rows.append(Target(measure, value, goal, met))
+
+    def write(self, path: str | None) -> None:
+        if path:
+            rows = [asdict(row) for row in self.rows]
+            Path(path).write_text(json.dumps({"bench": self.bench, "targets": rows}))
 
 
 def apply_smoke(args: argparse.Namespace, **sizes: int | float) -> None:

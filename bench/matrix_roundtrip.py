@@ -69,7 +69,7 @@ from nio import (  # noqa: E402
 )
 
 from adapters.matrix import MatrixAdapter  # noqa: E402
-from bench.kit import add_smoke, apply_smoke, machine_info, short_path, verdict  # noqa: E402
+from bench.kit import Targets, add_smoke, apply_smoke, machine_info, short_path, verdict  # noqa: E402
 from tests.matrix_helpers import Member, running_bot  # noqa: E402
 from tests.synapse_server import Synapse, User, synapse_python  # noqa: E402
 
@@ -785,15 +785,23 @@ def report(results: Results) -> None:
     print()
     print("| pass | Samen p50 / echo p50 | Samen p99 / echo p99 | target | met |")
     print("|---|---:|---:|---|:-:|")
+    targets = Targets("matrix_roundtrip")
     for label, result in results.passes:
         samen = Stats.of("samen", result.latencies["Samen"])
         echo = Stats.of("echo", result.latencies["echo"])
         ratio = samen.pct(50) / echo.pct(50)
+        targets.add(
+            f"Matrix `{SHOW}` round trip p50 ÷ echo bot ({label}, {samen.count} commands)",
+            f"{ratio:.2f}× ({samen.pct(50):.1f} ms)",
+            f"≤ {TARGET_RATIO:g}×",
+            ratio <= TARGET_RATIO,
+        )
         print(
             f"| {label} | {ratio:.2f} ({samen.pct(50) - echo.pct(50):+.1f} ms) "
             f"| {samen.pct(99) / echo.pct(99):.2f} | p50 ≤ {TARGET_RATIO:g} × echo "
             f"| {verdict(ratio <= TARGET_RATIO)} |"
         )
+    targets.write(args.json)
     print("\n### CPU per command\n")
     print("| pass | bot | this process ms (both bots + clients) | Synapse ms | wall s |")
     print("|---|---|---:|---:|---:|")

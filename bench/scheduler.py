@@ -57,7 +57,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() not in (ROOT, ROOT / "bench")]
 sys.path.insert(0, str(ROOT))
 
-from bench.kit import add_smoke, apply_smoke, machine_info, percentile, short_path, verdict  # noqa: E402
+from bench.kit import (  # noqa: E402
+    Targets,
+    add_smoke,
+    apply_smoke,
+    machine_info,
+    percentile,
+    short_path,
+    verdict,
+)
 
 # Project modules are imported inside the functions: the child process times its imports.
 if TYPE_CHECKING:
@@ -736,6 +744,27 @@ def report(args: argparse.Namespace, seeded: Seeded, result: dict[str, Any]) -> 
             "\n(cProfile adds overhead: the figures above were measured *with* the profiler on "
             "for that phase; run without --profile for the real numbers.)"
         )
+    size = f"{seeded.meetups:,} meetups, {seeded.reminders:,} reminders"
+    targets = Targets("scheduler")
+    targets.add(
+        f"scheduler start-up ({size})",
+        f"{startup:.2f} s",
+        f"≤ {TARGET_STARTUP_S:g} s",
+        startup <= TARGET_STARTUP_S,
+    )
+    targets.add(
+        f"scheduler peak memory ({size})",
+        f"{worst_rss:.0f} MB",
+        f"≤ {TARGET_RSS_MB:g} MB",
+        worst_rss <= TARGET_RSS_MB,
+    )
+    targets.add(
+        f"reminder fire lag p99 (burst of {len(seeded.burst_ids):,})",
+        f"{p99:.3f} s",
+        f"≤ {TARGET_LAG_P99_S:g} s",
+        complete and p99 <= TARGET_LAG_P99_S,
+    )
+    targets.write(args.json)
     problems = []
     if not complete:
         problems.append(f"{result['delivered']} of {result['expected']} burst reminders delivered")
