@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, or_, select
 
 from bot.errors import NotFound
-from bot.i18n import N_
+from bot.i18n import N_, LazyText
 from bot.params import Choice, OptionKind, ParamType
 from bot.text import closest, fold, shorten
 from storage.board import Post
@@ -26,6 +27,28 @@ _NUMBER = re.compile(r"^#?(\d{1,12})$")
 def _number(raw: str) -> int | None:
     match = _NUMBER.match(raw.strip())
     return int(match.group(1)) if match else None
+
+
+Titled = TypeVar("Titled", Post, Project, Meetup)
+
+
+def _newest_titled(
+    ctx: Context, model: type[Titled], visible: ColumnElement[bool], partial: str
+) -> list[Choice]:
+    """Autocomplete for numbered things: the newest 25 visible ones whose title matches."""
+    statement = select(model).where(visible)
+    if partial.strip():
+        statement = statement.where(col(model.title).ilike(f"%{partial.strip()}%"))
+    found = ctx.session.exec(statement.order_by(col(model.id).desc()).limit(25))
+    return [Choice(str(row.id), shorten(f"#{row.id} {row.title}", 100)) for row in found]
+
+
+def _unknown(raw: str, names: list[str], with_guess: LazyText, without: LazyText) -> NotFound:
+    """A named thing that does not exist: suggest the closest names, or where to look."""
+    guesses = closest(raw, names)
+    if guesses:
+        return NotFound(with_guess, name=raw, guess=" / ".join(guesses))
+    return NotFound(without, name=raw)
 
 
 @dataclass(frozen=True)
@@ -62,14 +85,12 @@ class CircleRef(ParamType):
             }
             if wanted in names or circle.id == number:
                 return circle
-        guesses = closest(raw, [c.key for c in circles] + [c.name for c in circles])
-        if guesses:
-            raise NotFound(
-                N_("There is no circle “{name}”. Did you mean {guess}?"),
-                name=raw,
-                guess=" / ".join(guesses),
-            )
-        raise NotFound(N_("There is no circle “{name}”. See !circle list."), name=raw)
+        raise _unknown(
+            raw,
+            [c.key for c in circles] + [c.name for c in circles],
+            N_("There is no circle “{name}”. Did you mean {guess}?"),
+            N_("There is no circle “{name}”. See !circle list."),
+        )
 
 
 @dataclass(frozen=True)
@@ -83,14 +104,8 @@ class PostRef(ParamType):
         return True
 
     async def autocomplete(self, ctx: Context, partial: str) -> list[Choice]:
-        wanted = fold(partial)
-        statement = select(Post).where(
-            or_(col(Post.author_id) == ctx.actor_id, col(Post.status) == "open")
-        )
-        if wanted:
-            statement = statement.where(col(Post.title).ilike(f"%{partial.strip()}%"))
-        posts = ctx.session.exec(statement.order_by(col(Post.id).desc()).limit(25))
-        return [Choice(str(p.id), shorten(f"#{p.id} {p.title}", 100)) for p in posts]
+        visible = or_(col(Post.author_id) == ctx.actor_id, col(Post.status) == "open")
+        return _newest_titled(ctx, Post, visible, partial)
 
     async def convert(self, ctx: Context, raw: str) -> Post:
         number = _number(raw)
@@ -109,11 +124,7 @@ class ProjectRef(ParamType):
         return True
 
     async def autocomplete(self, ctx: Context, partial: str) -> list[Choice]:
-        statement = select(Project).where(Project.status == "open")
-        if partial.strip():
-            statement = statement.where(col(Project.title).ilike(f"%{partial.strip()}%"))
-        projects = ctx.session.exec(statement.order_by(col(Project.id).desc()).limit(25))
-        return [Choice(str(p.id), shorten(f"#{p.id} {p.title}", 100)) for p in projects]
+        return _newest_titled(ctx, Project, col(Project.status) == "open", partial)
 
     async def convert(self, ctx: Context, raw: str) -> Project:
         number = _number(raw)
@@ -152,14 +163,12 @@ class VenueRef(ParamType):
         for venue in venues:
             if wanted in (venue.key, fold(venue.name)) or venue.id == number:
                 return venue
-        guesses = closest(raw, [v.key for v in venues] + [v.name for v in venues])
-        if guesses:
-            raise NotFound(
-                N_("There is no venue “{name}”. Did you mean {guess}?"),
-                name=raw,
-                guess=" / ".join(guesses),
-            )
-        raise NotFound(N_("There is no venue “{name}”. See !venue list."), name=raw)
+        raise _unknown(
+            raw,
+            [v.key for v in venues] + [v.name for v in venues],
+            N_("There is no venue “{name}”. Did you mean {guess}?"),
+            N_("There is no venue “{name}”. See !venue list."),
+        )
 
 
 @dataclass(frozen=True)
@@ -171,11 +180,7 @@ class MeetupRef(ParamType):
         return True
 
     async def autocomplete(self, ctx: Context, partial: str) -> list[Choice]:
-        statement = select(Meetup).where(Meetup.status == "active")
-        if partial.strip():
-            statement = statement.where(col(Meetup.title).ilike(f"%{partial.strip()}%"))
-        meetups = ctx.session.exec(statement.order_by(col(Meetup.id).desc()).limit(25))
-        return [Choice(str(m.id), shorten(f"#{m.id} {m.title}", 100)) for m in meetups]
+        return _newest_titled(ctx, Meetup, col(Meetup.status) == "active", partial)
 
     async def convert(self, ctx: Context, raw: str) -> Meetup:
         number = _number(raw)
