@@ -23,7 +23,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from storage.folding import fold
 from storage.identity import member_fk
 from storage.search import POST, index_document
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, cascading_fk
 
 COUNT_CAP = 1000
 NEED = "need"
@@ -37,13 +37,7 @@ DECLINED = "declined"
 
 
 def post_fk(*, primary_key: bool = False, index: bool = False) -> Column[int]:
-    return Column(
-        Integer,
-        ForeignKey("post.id", ondelete="CASCADE"),
-        primary_key=primary_key,
-        nullable=False,
-        index=index,
-    )
+    return cascading_fk("post", primary_key=primary_key, index=index)
 
 
 class Post(SQLModel, table=True):

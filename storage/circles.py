@@ -14,7 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel, and_, col, exists, or_, select
 
 from storage.identity import Member, member_fk
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, cascading_fk
 
 ANIMATOR = "animator"
 MEMBER = "member"
@@ -38,11 +38,7 @@ class Circle(SQLModel, table=True):
 class CircleMembership(SQLModel, table=True):
     __tablename__ = "circle_membership"
 
-    circle_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("circle.id", ondelete="CASCADE"), primary_key=True, nullable=False
-        )
-    )
+    circle_id: int = Field(sa_column=cascading_fk("circle", primary_key=True))
     member_id: int = Field(sa_column=member_fk(primary_key=True, index=True))
     role: str = Field(
         default=MEMBER, sa_column=Column(String(10), nullable=False, server_default=MEMBER)
@@ -54,13 +50,7 @@ class CircleMembership(SQLModel, table=True):
 
 
 def circle_fk(*, primary_key: bool = False, index: bool = False) -> Column[int]:
-    return Column(
-        Integer,
-        ForeignKey("circle.id", ondelete="CASCADE"),
-        primary_key=primary_key,
-        nullable=False,
-        index=index,
-    )
+    return cascading_fk("circle", primary_key=primary_key, index=index)
 
 
 class CirclePlace(SQLModel, table=True):

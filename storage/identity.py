@@ -7,9 +7,7 @@ from datetime import datetime
 from sqlalchemy import (
     Boolean,
     Column,
-    ForeignKey,
     Index,
-    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -19,17 +17,11 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, cascading_fk
 
 
 def member_fk(*, primary_key: bool = False, index: bool = False) -> Column[int]:
-    return Column(
-        Integer,
-        ForeignKey("member.id", ondelete="CASCADE"),
-        primary_key=primary_key,
-        nullable=False,
-        index=index,
-    )
+    return cascading_fk("member", primary_key=primary_key, index=index)
 
 
 class Member(SQLModel, table=True):

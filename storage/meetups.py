@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.identity import member_fk
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, cascading_fk
 
 SERIES = ""  # the occurrence key of an RSVP for the whole series
 GOING = "going"
@@ -42,7 +42,7 @@ CANCELLED = "cancelled"
 
 
 def meetup_fk(*, index: bool = False) -> Column[int]:
-    return Column(Integer, ForeignKey("meetup.id", ondelete="CASCADE"), nullable=False, index=index)
+    return cascading_fk("meetup", index=index)
 
 
 class Venue(SQLModel, table=True):

@@ -10,7 +10,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.identity import member_fk
 from storage.search import SLOT, index_document
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, cascading_fk
 
 OPEN = "open"
 CLOSED = "closed"
@@ -38,11 +38,7 @@ class ProjectSlot(SQLModel, table=True):
     __tablename__ = "project_slot"
 
     id: int | None = Field(default=None, primary_key=True)
-    project_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("project.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
+    project_id: int = Field(sa_column=cascading_fk("project", index=True))
     role: str = Field(sa_column=Column(String(80), nullable=False))
     status: str = Field(default=OPEN, sa_column=Column(String(8), nullable=False))
     filled_by: int | None = Field(
@@ -59,11 +55,7 @@ class ProjectRequest(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("slot_id", "member_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    slot_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("project_slot.id", ondelete="CASCADE"), nullable=False, index=True
-        )
-    )
+    slot_id: int = Field(sa_column=cascading_fk("project_slot", index=True))
     member_id: int = Field(sa_column=member_fk(index=True))
     introduced_by: int | None = Field(
         default=None,
