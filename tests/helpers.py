@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import select
 
+from adapters.memory import MemoryAdapter
 from bot.app import App
 from storage.schema import metadata
 
@@ -17,3 +19,16 @@ def snapshot(app: App) -> dict[str, list[tuple[Any, ...]]]:
             table.name: sorted(map(tuple, connection.execute(select(table)).all()), key=repr)
             for table in metadata.sorted_tables
         }
+
+
+def number(text: str, pattern: str = r"#(\d+)") -> int:
+    """The number a reply gives its post, project or meetup (``#12``)."""
+    match = re.search(pattern, text)
+    assert match, text
+    return int(match.group(1))
+
+
+async def english(bot: MemoryAdapter, *users: str) -> None:
+    """These members read English (the community's default is Dutch)."""
+    for user in users:
+        await bot.say(user, "!profile set locale=en")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -11,18 +10,7 @@ from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.clock import FakeClock
 from scheduler import board_jobs
-from tests.helpers import snapshot
-
-
-def number(text: str, pattern: str = r"#(\d+)") -> int:
-    match = re.search(pattern, text)
-    assert match, text
-    return int(match.group(1))
-
-
-async def english(bot: MemoryAdapter, *users: str) -> None:
-    for user in users:
-        await bot.say(user, "!profile set locale=en")
+from tests.helpers import english, number, snapshot
 
 
 async def test_the_whole_story_of_a_need_met_in_the_community(bot: MemoryAdapter) -> None:

@@ -5,12 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.memory import MemoryAdapter
-from tests.helpers import snapshot
-
-
-async def english(bot: MemoryAdapter, *users: str) -> None:
-    for user in users:
-        await bot.say(user, "!profile set locale=en")
+from tests.helpers import english, snapshot
 
 
 async def test_seeded_circles_can_be_listed_joined_and_left(bot: MemoryAdapter) -> None:

@@ -3,7 +3,6 @@ attendance, calendar export, and reminders (with a fake clock)."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,25 +14,15 @@ from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.clock import FakeClock
 from scheduler import waitlist
-from tests.helpers import snapshot
+from tests.helpers import english, snapshot
+from tests.helpers import number as meetup_number
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
-
-
-async def english(bot: MemoryAdapter, *users: str) -> None:
-    for user in users:
-        await bot.say(user, "!profile set locale=en")
 
 
 async def animator(bot: MemoryAdapter, user: str = "anim", circle: str = "brussels") -> None:
     await english(bot, user, "admin")
     await bot.say("admin", f"!circle animator add {circle} {user}")
-
-
-def meetup_number(title: str) -> int:
-    match = re.search(r"#(\d+)", title)
-    assert match, title
-    return int(match.group(1))
 
 
 async def test_werkontbijt_waitlist_and_reminders(

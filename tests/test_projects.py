@@ -2,21 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from adapters.memory import MemoryAdapter
-from tests.helpers import snapshot
-
-
-def number(text: str) -> int:
-    match = re.search(r"#(\d+)", text)
-    assert match, text
-    return int(match.group(1))
-
-
-async def english(bot: MemoryAdapter, *users: str) -> None:
-    for user in users:
-        await bot.say(user, "!profile set locale=en")
+from tests.helpers import english, number, snapshot
 
 
 async def test_a_project_finds_its_people(bot: MemoryAdapter) -> None:
