@@ -332,13 +332,13 @@ async def test_a_slow_command_is_deferred_and_answered_by_follow_up(
 
     monkeypatch.setattr(discord_bot, "DEFER_AFTER", 0.05)
     async with running(standin, tmp_path / "s.db", monkeypatch) as (app, _):
-        original = app.dispatcher.dispatch
+        original = app.dispatcher.run
 
         async def slow(invocation: Any) -> Any:
             await asyncio.sleep(0.3)
             return await original(invocation)
 
-        monkeypatch.setattr(app.dispatcher, "dispatch", slow)
+        monkeypatch.setattr(app.dispatcher, "run", slow)
         answer = await command(standin, ALICE, slash("profile", "show", []))
         assert answer["type"] == 5  # "thinking…"
         followup = await standin.wait_request(lambda r: r.path.startswith("/webhooks/"))
@@ -508,13 +508,13 @@ async def test_a_slow_private_command_is_deferred_only_for_the_asker(
     monkeypatch.setattr(discord_bot, "DEFER_AFTER", 0.05)
     async with running(standin, tmp_path / "s.db", monkeypatch) as (app, _):
         await command(standin, BOB, slash("circle", "join", [opt("circle", "gent")]))
-        original = app.dispatcher.dispatch
+        original = app.dispatcher.run
 
         async def slow(invocation: Any) -> Any:
             await asyncio.sleep(0.3)
             return await original(invocation)
 
-        monkeypatch.setattr(app.dispatcher, "dispatch", slow)
+        monkeypatch.setattr(app.dispatcher, "run", slow)
         answer = await command(
             standin,
             BOB,
@@ -537,13 +537,13 @@ async def test_a_slow_click_is_deferred_and_the_message_edited_after(
     ):
         message, going = await _meetup_message(standin)
         monkeypatch.setattr(discord_bot, "DEFER_AFTER", 0.05)
-        original = app.dispatcher.dispatch
+        original = app.dispatcher.run
 
         async def slow(invocation: Any) -> Any:
             await asyncio.sleep(0.3)
             return await original(invocation)
 
-        monkeypatch.setattr(app.dispatcher, "dispatch", slow)
+        monkeypatch.setattr(app.dispatcher, "run", slow)
         click = standin.interaction(
             3, {"custom_id": going, "component_type": 2}, BOB, message=message
         )
