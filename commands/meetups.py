@@ -536,11 +536,18 @@ async def rsvp(
 async def attendees(ctx: Context, meetup: MeetupArg, occurrence: OccurrenceOpt = None) -> Reply:
     assert meetup.id is not None
     t = ctx.t
-    found = (
-        resolve_occurrence(ctx, meetup, occurrence)
-        if occurrence
-        else next(iter(upcoming(ctx, meetup, 1)), None)
-    )
+    other = ""
+    if occurrence:
+        found: Occurrence | None = resolve_occurrence(ctx, meetup, occurrence)
+    else:
+        coming = upcoming(ctx, meetup, 2)
+        found = coming[0] if coming else None
+        if len(coming) > 1:  # a series: say which date this is, and how to see another
+            other = t(
+                N_("These are the answers for the next date, {when}. For another date: {command}"),
+                when=when_line(t, coming[0]),
+                command=f"`{_attendees_example(ctx, meetup, coming[1])}`",
+            )
     if found is None:
         return Reply(text=t(N_("Meetup #{number} has no coming date."), number=meetup.id))
     rsvps = store.rsvps_of(ctx.session, meetup.id)
@@ -560,11 +567,23 @@ async def attendees(ctx: Context, meetup: MeetupArg, occurrence: OccurrenceOpt =
         for s in (GOING, OFFERED, MAYBE, WAITING, NO)
         if (names := groups.get(s))
     )
+    text = "" if fields else t(N_("Nobody answered yet."))
     return Reply(
         title=f"#{meetup.id} {meetup.title} · {when_line(t, found)}",
-        text="" if fields else t(N_("Nobody answered yet.")),
+        text="\n".join(part for part in (text, other) if part),
         fields=fields,
     )
+
+
+def _attendees_example(ctx: Context, meetup: Meetup, occurrence: Occurrence) -> str:
+    """``!meetup attendees 3 2027-01-18`` (or its slash form), for the given date."""
+    day = occurrence.start.astimezone(ctx.settings.zone).date().isoformat()
+    example = f"meetup attendees {meetup.id} {day}"
+    prefix = ctx.settings.platform_prefix(ctx.platform)
+    spec = ctx.registry.get("meetup attendees")
+    if prefix == "/" and spec is not None:
+        return spec.slash_example(example)
+    return prefix + example
 
 
 # -- cancel, move, check in ---------------------------------------------------------------------

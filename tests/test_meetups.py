@@ -422,3 +422,35 @@ async def test_changing_ones_mind_brings_the_reminder_back_once(
     clock.set(datetime(2027, 1, 8, 15, 1, tzinfo=UTC))
     assert await app.scheduler.reminders.send_due() == 1
     assert await app.scheduler.reminders.send_due() == 0
+
+
+async def test_attendees_of_a_series_say_which_date_and_how_to_see_another(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))  # Monday 10:00 in Brussels
+    await animator(bot)
+    await english(bot, "jo")
+    number = meetup_number(
+        (
+            await bot.say(
+                "anim",
+                '!meetup create Werkontbijt circle=brussels start="maandag 8:30" '
+                'every="elke maandag"',
+            )
+        ).title
+    )
+    await bot.say("jo", f"!meetup rsvp {number} going")
+    listed = await bot.say("anim", f"!meetup attendees {number}")
+    assert not listed.is_error, listed.text
+    assert "the next date, Monday, January 11, 2027 08:30" in listed.text
+    assert f"`!meetup attendees {number} 2027-01-18`" in listed.text
+    other = await bot.say("anim", f"!meetup attendees {number} 2027-01-18")
+    assert "January 18, 2027" in (other.title or "")
+    assert "For another date" not in other.text
+
+    one_off = meetup_number(
+        (
+            await bot.say("anim", '!meetup create Walk circle=brussels start="2027-01-09 10:00"')
+        ).title
+    )
+    assert "For another date" not in (await bot.say("anim", f"!meetup attendees {one_off}")).text
