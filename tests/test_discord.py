@@ -596,3 +596,60 @@ async def test_an_error_after_a_modal_shows_the_typed_text_back(
         embed = posted["data"]["embeds"][0]
         assert "2001" in embed["description"]
         assert embed["fields"][0]["value"].startswith("xxxx")
+
+
+async def test_the_answer_is_sent_before_the_announcements_it_causes(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(standin, tmp_path / "s.db", monkeypatch, admins=(f"discord:{ALICE}",)):
+        await command(standin, ALICE, slash("circle", "link", [opt("circle", "brussels")]))
+        await command(standin, BOB, slash("circle", "join", [opt("circle", "brussels")]))
+        await command(
+            standin,
+            BOB,
+            slash("circle", "announcements", [opt("circle", "brussels"), opt("switch", "on")]),
+        )
+        answer = await command(
+            standin,
+            ALICE,
+            slash(
+                "meetup",
+                "create",
+                [
+                    opt("title", "Werkontbijt"),
+                    opt("circle", "brussels"),
+                    opt("start", "2030-01-07 08:30"),
+                ],
+            ),
+        )
+        rows = [
+            {
+                "type": 1,
+                "components": [
+                    {"type": 4, "custom_id": row["components"][0]["custom_id"], "value": "Coffee"}
+                ],
+            }
+            for row in answer["data"]["components"][:1]
+        ]
+        submit = standin.interaction(
+            5, {"custom_id": answer["data"]["custom_id"], "components": rows}, ALICE
+        )
+        await standin.push(submit)
+        callback = await standin.answer_to(submit)
+
+        def announcement(request: Any) -> bool:
+            body = request.body if isinstance(request.body, dict) else {}
+            title = str((body.get("embeds") or [{}])[0].get("title") or "")
+            return (
+                request.method == "POST"
+                and request.path.startswith("/channels/")
+                and "Werkontbijt" in title
+                and "bijeenkomst ·" in title
+            )
+
+        first = await standin.wait_request(announcement)
+        dm = await standin.wait_request(
+            lambda r: announcement(r) and r.path.split("/")[2] in standin.dm_channels
+        )
+        assert first.path != dm.path  # the circle's channel, and Bob's DM
+        assert standin.requests.index(callback) < standin.requests.index(first)
