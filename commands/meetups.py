@@ -340,6 +340,8 @@ def _announce_new_meetup(
             ctx.settings.default_locale, ctx.settings.default_locale
         )
         for place in circle_store.places_of(ctx.session, circle.id):
+            if place.platform == ctx.platform and place.place_id == ctx.place:
+                continue  # scheduled in that room: the answer there shows it already
             ctx.notify_place(place.platform, place.place_id, announcement(community))
             rooms += 1
         # only those who asked for the circle's announcements by direct message

@@ -486,6 +486,13 @@ async def test_a_new_circle_meetup_is_announced_to_the_circle(
     assert [kind for kind, _, _ in bot.log] == ["reply", "place", "direct"]  # answer first
     assert "1 room, 1 member" in {f.name: f.value for f in created.fields}["Told"]
 
+    in_the_room = await bot.say(
+        "anim", '!meetup create Lunch circle=brussels start="2027-01-08 12:00"', place="room-bxl"
+    )
+    assert not in_the_room.is_error, in_the_room.text
+    assert not any("Lunch" in (r.title or "") for r in bot.places["room-bxl"])  # not twice
+    assert "Lunch" in (bot.inbox["kim"][-1].title or "")
+
 
 async def test_partners_are_told_of_a_project_meeting(bot: MemoryAdapter, clock: FakeClock) -> None:
     clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
