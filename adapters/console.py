@@ -90,7 +90,11 @@ class ConsoleAdapter:
             place="console",
             is_direct=True,
         )
-        self._show(await self.app.dispatcher.dispatch(invocation))
+
+        async def answer(reply: Reply) -> None:
+            self._show(reply)
+
+        await self.app.dispatcher.dispatch(invocation, answer)  # the answer, then the pings
 
     async def run(self) -> None:
         interactive = self.stdin.isatty() and self.stdin is sys.stdin

@@ -24,7 +24,7 @@ from discord import app_commands
 from adapters.discord_render import ActionButton, clip, message_parts
 from bot.agenda import AgendaItem, upcoming
 from bot.app import App, StartupError
-from bot.dispatch import Invocation
+from bot.dispatch import Invocation, Outcome
 from bot.i18n import LazyText, normalise_locale
 from bot.params import OptionKind
 from bot.registry import Registry
@@ -339,20 +339,24 @@ class DiscordAdapter:
         """Dispatch; answer at once, or defer and follow up if the core takes longer. The
         deferral is only-you when the command's answer usually is (``private``), and the
         follow-up keeps the answer's own visibility."""
-        task = asyncio.ensure_future(self.app.dispatcher.dispatch(invocation))
+        task = asyncio.ensure_future(self.app.dispatcher.run(invocation))
         done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
         if not done:
             await interaction.response.defer(ephemeral=private, thinking=True)
-            reply = self._with_typed(await task, typed)
-            hidden = reply.visibility is not Visibility.PUBLIC
-            if hidden and not private:  # the public "thinking…" must not show a private answer
-                await interaction.delete_original_response()
-            await interaction.followup.send(ephemeral=hidden or private, **self.parts(reply))
-            return
-        reply = self._with_typed(task.result(), typed)
-        await interaction.response.send_message(
-            ephemeral=reply.visibility is not Visibility.PUBLIC, **self.parts(reply)
-        )
+        outcome = await task
+        try:
+            reply = self._with_typed(outcome.reply, typed)
+            if not done:
+                hidden = reply.visibility is not Visibility.PUBLIC
+                if hidden and not private:  # the public "thinking…" must not show it
+                    await interaction.delete_original_response()
+                await interaction.followup.send(ephemeral=hidden or private, **self.parts(reply))
+            else:
+                await interaction.response.send_message(
+                    ephemeral=reply.visibility is not Visibility.PUBLIC, **self.parts(reply)
+                )
+        finally:
+            await outcome.follow_up()  # the notifications, once the answer is out
 
     @staticmethod
     def _with_typed(reply: Reply, typed: tuple[Field, ...]) -> Reply:
@@ -368,30 +372,35 @@ class DiscordAdapter:
         done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
         if not done:
             await interaction.response.defer()  # a component: "deferred message update"
-            reply, fresh = await task
-            if fresh is not None:
-                await interaction.edit_original_response(**self.parts(fresh, edit=True))
-            await interaction.followup.send(ephemeral=True, **self.parts(reply))
-            return
-        reply, fresh = task.result()
-        if fresh is not None:
-            await interaction.response.edit_message(**self.parts(fresh, edit=True))
-            await interaction.followup.send(ephemeral=True, **self.parts(reply))
-            return
-        await interaction.response.send_message(ephemeral=True, **self.parts(reply))
+        outcome, fresh = await task
+        reply = outcome.reply
+        try:
+            if not done:
+                if fresh is not None:
+                    await interaction.edit_original_response(**self.parts(fresh, edit=True))
+                await interaction.followup.send(ephemeral=True, **self.parts(reply))
+            elif fresh is not None:
+                await interaction.response.edit_message(**self.parts(fresh, edit=True))
+                await interaction.followup.send(ephemeral=True, **self.parts(reply))
+            else:
+                await interaction.response.send_message(ephemeral=True, **self.parts(reply))
+        finally:
+            await outcome.follow_up()  # the notifications, once the answer is out
 
     async def _action(
         self, interaction: discord.Interaction[Any], invocation: str
-    ) -> tuple[Reply, Reply | None]:
-        """The clicker's answer, and the shared message's new content (in the place's
-        language, with nothing personal in it), when the answer asks for a refresh."""
-        reply = await self.app.dispatcher.dispatch(invocation_of(interaction, text=invocation))
+    ) -> tuple[Outcome, Reply | None]:
+        """The clicker's answer (its notifications not sent yet), and the shared message's
+        new content (in the place's language, with nothing personal in it), when the answer
+        asks for a refresh."""
+        outcome = await self.app.dispatcher.run(invocation_of(interaction, text=invocation))
+        reply = outcome.reply
         if not reply.refresh or reply.is_error or interaction.message is None:
-            return reply, None
+            return outcome, None
         fresh = await self.app.dispatcher.dispatch(
             invocation_of(interaction, text=reply.refresh, shared=True)
         )
-        return reply, fresh
+        return outcome, fresh
 
     def parts(self, reply: Reply, *, edit: bool = False) -> dict[str, Any]:
         mentions = ""

@@ -316,21 +316,25 @@ class MatrixAdapter:
             place=room_id,
             is_direct=self._is_direct(room_id),
         )
-        reply = await self.app.dispatcher.dispatch(invocation)
         relates = event.source.get("content", {}).get("m.relates_to", {})
-        thread = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
-        target = room_id
-        if reply.visibility is not Visibility.PUBLIC and not invocation.is_direct:
-            target = await self.direct_room(event.sender)
-            thread = None
-        await self.send_reply(
-            target,
-            reply,
-            txn_id=f"reply-{event.event_id}",
-            thread_root=thread,
-            in_reply_to=event.event_id,
-            priority=0,
-        )
+
+        async def answer(reply: Reply) -> None:
+            thread = relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
+            target = room_id
+            if reply.visibility is not Visibility.PUBLIC and not invocation.is_direct:
+                target = await self.direct_room(event.sender)
+                thread = None
+            await self.send_reply(
+                target,
+                reply,
+                txn_id=f"reply-{event.event_id}",
+                thread_root=thread,
+                in_reply_to=event.event_id,
+                priority=0,
+            )
+
+        # the answer is sent (queued first) before the notifications the command queued
+        await self.app.dispatcher.dispatch(invocation, answer)
 
     # -- outgoing ----------------------------------------------------------------------------
 

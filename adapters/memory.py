@@ -26,6 +26,9 @@ class MemoryAdapter:
         self.delivered_keys: set[str] = set()
         self.invited: defaultdict[str, list[str]] = defaultdict(list)
         self.roles: dict[tuple[str, str], list[str]] = {}
+        # everything in the order it was shown: ("reply", user), ("direct", user) or
+        # ("place", place), with the Reply
+        self.log: list[tuple[str, str, Reply]] = []
         app.notifier.register(self)
 
     async def say(
@@ -42,9 +45,12 @@ class MemoryAdapter:
             locale=locale,
             is_direct=place is None,
         )
-        reply = await self.app.dispatcher.dispatch(invocation)
-        self.replies.append((user, reply))
-        return reply
+
+        async def answer(reply: Reply) -> None:
+            self.replies.append((user, reply))
+            self.log.append(("reply", user, reply))
+
+        return await self.app.dispatcher.dispatch(invocation, answer)
 
     def _first_time(self, key: str | None) -> bool:
         """Like a platform's transaction id: a key already delivered is dropped."""
@@ -60,11 +66,13 @@ class MemoryAdapter:
     ) -> bool:
         if self._first_time(key):
             self.inbox[platform_user_id].append(reply)
+            self.log.append(("direct", platform_user_id, reply))
         return True
 
     async def send_to_place(self, place_id: str, reply: Reply, key: str | None = None) -> bool:
         if self._first_time(key):
             self.places[place_id].append(reply)
+            self.log.append(("place", place_id, reply))
         return True
 
     async def invite(

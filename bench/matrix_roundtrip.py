@@ -310,7 +310,7 @@ class SamenProbe:
         handle_event = adapter._handle_event
         dispatch_event = adapter._dispatch
         dispatcher = adapter.app.dispatcher
-        dispatch = dispatcher.dispatch
+        run = dispatcher.run  # the core's part; the answer is sent, then the notifications
         room_send = adapter.client.room_send
 
         async def traced_handle_event(room_id: str, event: Any) -> None:
@@ -328,7 +328,7 @@ class SamenProbe:
             await dispatch_event(room_id, event, text)
 
         async def traced_dispatch(invocation: Any) -> Any:
-            reply = await dispatch(invocation)
+            reply = await run(invocation)
             trace = traces.get(self.current or "")
             if trace is not None:
                 trace.dispatch_done = time.time()
@@ -348,7 +348,7 @@ class SamenProbe:
 
         setattr(adapter, "_handle_event", traced_handle_event)  # noqa: B010
         setattr(adapter, "_dispatch", traced_dispatch_event)  # noqa: B010
-        setattr(dispatcher, "dispatch", traced_dispatch)  # noqa: B010
+        setattr(dispatcher, "run", traced_dispatch)  # noqa: B010
         setattr(adapter.client, "room_send", traced_room_send)  # noqa: B010
         self.transport.install()
 
@@ -356,7 +356,7 @@ class SamenProbe:
         for owner, name in (
             (self.adapter, "_handle_event"),
             (self.adapter, "_dispatch"),
-            (self.adapter.app.dispatcher, "dispatch"),
+            (self.adapter.app.dispatcher, "run"),
             (self.adapter.client, "room_send"),
         ):
             if name in vars(owner):

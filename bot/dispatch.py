@@ -1,8 +1,9 @@
 """Dispatch: an Invocation in, a Reply out.
 
 resolve the command → resolve the actor (a Member, created on first contact) → check the role
-→ convert the parameters → run the handler in one transaction → send the notifications it
-queued once the transaction committed. A UserError becomes a short translated answer with the
+→ convert the parameters → run the handler in one transaction → show the answer (the adapter's
+``answer`` callback) → only then send the notifications and invitations it queued, and only
+if the transaction committed. A UserError becomes a short translated answer with the
 usage; anything else is logged with its context and answered with an apology. Either way the
 transaction is rolled back, so a failed command writes nothing.
 """
@@ -10,7 +11,7 @@ transaction is rolled back, so a failed command writes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from bot.errors import PermissionDenied, UserError
 from bot.grammar import Token, bind, tokenize
 from bot.i18n import N_, Catalogues, LazyText, Translator, normalise_locale
 from bot.identity import SeenTracker, resolve_actor
-from bot.notifier import Invitation, Notifier
+from bot.notifier import Invitation, Notification, Notifier
 from bot.registry import Registry
 from bot.reply import Reply, Visibility
 from bot.spec import CommandSpec, Role
@@ -50,6 +51,27 @@ class Invocation:
     # the answer replaces a message everyone sees (a button's refresh): it is written in the
     # community's language and leaves out what concerns only the asker
     shared: bool = False
+
+
+Answer = Callable[[Reply], Awaitable[object]]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """A command that ran: its answer, and what it queued for others (only when it
+    committed; a failed command queues nothing). ``follow_up`` sends that, once."""
+
+    dispatcher: Dispatcher
+    reply: Reply
+    outbox: tuple[Notification, ...] = ()
+    invitations: tuple[Invitation, ...] = ()
+    sent: bool = False
+
+    async def follow_up(self) -> None:
+        if self.sent:
+            return
+        self.sent = True
+        await self.dispatcher.send_queued(self.outbox, self.invitations)
 
 
 class Dispatcher:
@@ -139,14 +161,31 @@ class Dispatcher:
                 text += "\n" + t(N_("Example: {example}"), example=example)
         return Reply(text=text, visibility=Visibility.PRIVATE, is_error=True)
 
-    async def dispatch(self, invocation: Invocation) -> Reply:
+    async def dispatch(self, invocation: Invocation, answer: Answer | None = None) -> Reply:
+        """Run the command, give its answer to ``answer`` (the adapter's way of showing it),
+        and only then send the notifications and invitations it queued: the asker sees the
+        answer before anybody is pinged about it. Without ``answer`` the caller shows the
+        returned Reply itself, after the notifications (use :meth:`run` to choose)."""
+        outcome = await self.run(invocation)
+        try:
+            if answer is not None:
+                await answer(outcome.reply)
+        finally:
+            await outcome.follow_up()
+        return outcome.reply
+
+    async def run(self, invocation: Invocation) -> Outcome:
+        """Run the command in its transaction; the Outcome holds the answer and, to be sent
+        once the answer was shown, what the committed command queued for others."""
         prefix = self.settings.platform_prefix(invocation.platform)
         spec: CommandSpec | None = None
         try:
             spec, tokens = self._find(invocation)
             raw = self._values(spec, invocation, tokens)
         except UserError as error:
-            return self.error_reply(self._fallback_translator(invocation), error, spec, prefix)
+            return Outcome(
+                self, self.error_reply(self._fallback_translator(invocation), error, spec, prefix)
+            )
         except Exception:
             log.exception(
                 "cannot parse %r (platform=%s user=%s)",
@@ -154,12 +193,12 @@ class Dispatcher:
                 invocation.platform,
                 invocation.user_id,
             )
-            return self._apology(self._fallback_translator(invocation))
+            return Outcome(self, self._apology(self._fallback_translator(invocation)))
         t = self.catalogues.translator(
             normalise_locale(invocation.locale), self.settings.default_locale
         )
         session = self.database.open_session()
-        outbox = []
+        outbox: list[Notification] = []
         changed: set[str] = set()
         invitations: list[Invitation] = []
         try:
@@ -214,11 +253,6 @@ class Dispatcher:
             reply = self._apology(t)
         finally:
             session.close()
-        for invitation in invitations:
-            try:
-                await self.notifier.invite(invitation)
-            except Exception:
-                log.exception("invitation to %s failed", invitation.place_id)
         for topic in changed:
             for listener in self.listeners.get(topic, ()):
                 try:
@@ -227,12 +261,23 @@ class Dispatcher:
                     log.exception("listener of %s failed", topic)
         if self.seen.due(self.clock.now()):
             self.flush_seen()
+        return Outcome(self, reply, tuple(outbox), tuple(invitations))
+
+    async def send_queued(
+        self, outbox: tuple[Notification, ...], invitations: tuple[Invitation, ...]
+    ) -> None:
+        """Hand a committed command's invitations and notifications to the Notifier; one
+        that fails is logged and does not stop the others."""
+        for invitation in invitations:
+            try:
+                await self.notifier.invite(invitation)
+            except Exception:
+                log.exception("invitation to %s failed", invitation.place_id)
         for notification in outbox:
             try:
                 await self.notifier.deliver(notification)
             except Exception:
                 log.exception("notification to %s failed", notification.target)
-        return reply
 
     async def autocomplete(
         self, invocation: Invocation, param_name: str, partial: str

@@ -1,7 +1,8 @@
 """The Notifier port: how commands and the scheduler reach a member or a place.
 
 Commands queue notifications on their Context; the dispatcher hands them to the Notifier only
-after the command's transaction committed, so a failed command notifies nobody.
+after the command's transaction committed (a failed command notifies nobody) and after the
+adapter showed the command's answer (the asker hears first, see ``Dispatcher.dispatch``).
 """
 
 from __future__ import annotations

@@ -147,7 +147,8 @@ def post_card(ctx: Context, post: Post) -> Reply:
         actions.append(
             Action(t(N_("I can help")), f"board respond {post.id}", ActionStyle.PRIMARY, "🤝")
         )
-    if post.author_id == ctx.actor_id:
+    if post.author_id == ctx.actor_id and post.status != store.CLOSED:
+        # a closed post is over: renewing it is refused, so no button offers it
         actions.append(Action(t(N_("Renew")), f"board renew {post.id}"))
     title = f"{kind_label(t, post.kind).capitalize()} #{post.id} · {post.title}"
     return Reply(

@@ -19,7 +19,7 @@ from bot.params import Day, Duration, Integer, MemberRef, OneOf, Text, Vocabular
 from bot.recurrence import WEEKDAY_CODES, RecurrenceError, parse_recurrence
 from bot.reply import Action, ActionStyle, Attachment, Field, Reply, Visibility
 from bot.spec import CommandSet, Opt
-from bot.text import fold
+from bot.text import fold, shorten
 from bot.timeparse import parse_day
 from commands.ical import calendar_for
 from commands.refs import CircleRef, MeetupRef, ProjectRef, VenueRef
@@ -34,6 +34,7 @@ from scheduler.reminders import effective_status, format_offset, parse_offsets, 
 from scheduler.waitlist import HOLDS_PLACE, held, offer_next, queue
 from storage import circles as circle_store
 from storage import meetups as store
+from storage import projects as project_store
 from storage.circles import Circle
 from storage.identity import Member
 from storage.meetups import GOING, MAYBE, NO, OFFERED, SERIES, WAITING, Meetup, Rsvp, Venue
@@ -279,6 +280,7 @@ async def create(
     ctx.changed.add("meetups")
     if not next_dates:
         raise UserError(N_("That repetition gives no date after now."))
+    told = _announce_new_meetup(ctx, meetup, circle, project, venue, next_dates[0])
     t = ctx.t
     lines = [f"- {when_line(t, o)}" for o in next_dates]
     return Reply(
@@ -289,9 +291,81 @@ async def create(
             place=place_of(meetup, venue),
             duration=duration,
         ),
-        fields=(Field(t(N_("Next dates")), "\n".join(lines)),),
+        fields=(
+            Field(t(N_("Next dates")), "\n".join(lines)),
+            *((Field(t(N_("Told")), told),) if told else ()),
+        ),
         actions=rsvp_actions(t, meetup),
     )
+
+
+def _announce_new_meetup(
+    ctx: Context,
+    meetup: Meetup,
+    circle: Circle | None,
+    project: Project | None,
+    venue: Venue | None,
+    first: Occurrence,
+) -> str:
+    """Tell the circle (its linked rooms, and the members who get its announcements by direct
+    message) or the project's partners (its lead and the members in its roles) of a new
+    meetup, with the RSVP buttons; the one who scheduled it is not told. Returns who was told,
+    for the organiser's answer ("" when nobody)."""
+    assert meetup.id is not None
+
+    def announcement(t: Translator) -> Reply:
+        group = circle.name if circle else f"#{project.id} {project.title}" if project else ""
+        recurring = t(N_("Repeats; next date:")) + " " if meetup.rrule else ""
+        return Reply(
+            title=t(
+                N_("New meetup · {group}: {title}"),
+                group=group,
+                title=shorten(meetup.title, 120),
+            ),
+            text=t(
+                N_("{when} · {format} at {place}. Will you come?")
+                if venue is not None or meetup.online_link
+                else N_("{when} · {format}. Will you come?"),
+                when=recurring + when_line(t, first),
+                format=format_label(ctx, t, meetup.format),
+                place=place_of(meetup, venue),
+            ),
+            actions=rsvp_actions(t, meetup),
+        )
+
+    members: list[int] = []
+    rooms = 0
+    if circle is not None and circle.id is not None:
+        community = ctx.catalogues.translator(
+            ctx.settings.default_locale, ctx.settings.default_locale
+        )
+        for place in circle_store.places_of(ctx.session, circle.id):
+            if place.platform == ctx.platform and place.place_id == ctx.place:
+                continue  # scheduled in that room: the answer there shows it already
+            ctx.notify_place(place.platform, place.place_id, announcement(community))
+            rooms += 1
+        # only those who asked for the circle's announcements by direct message
+        members += circle_store.dm_subscribers(ctx.session, circle.id)
+    if project is not None and project.id is not None:
+        members += [project.lead_id] + [
+            slot.filled_by
+            for slot in project_store.slots_of(ctx.session, project.id)
+            if slot.filled_by is not None
+        ]
+    told = 0
+    for member_id in dict.fromkeys(members):
+        member = ctx.session.get(Member, member_id)
+        if member_id == ctx.actor_id or member is None:
+            continue
+        ctx.notify_member(member_id, announcement(ctx.translator_for(member)))
+        told += 1
+    t = ctx.t
+    parts = []
+    if rooms:
+        parts.append(t.plural("{count} room", "{count} rooms", rooms))
+    if told:
+        parts.append(t.plural("{count} member", "{count} members", told))
+    return ", ".join(parts)
 
 
 def first_of_rule(rule: str, local: datetime) -> datetime:
@@ -536,11 +610,18 @@ async def rsvp(
 async def attendees(ctx: Context, meetup: MeetupArg, occurrence: OccurrenceOpt = None) -> Reply:
     assert meetup.id is not None
     t = ctx.t
-    found = (
-        resolve_occurrence(ctx, meetup, occurrence)
-        if occurrence
-        else next(iter(upcoming(ctx, meetup, 1)), None)
-    )
+    other = ""
+    if occurrence:
+        found: Occurrence | None = resolve_occurrence(ctx, meetup, occurrence)
+    else:
+        coming = upcoming(ctx, meetup, 2)
+        found = coming[0] if coming else None
+        if len(coming) > 1:  # a series: say which date this is, and how to see another
+            other = t(
+                N_("These are the answers for the next date, {when}. For another date: {command}"),
+                when=when_line(t, coming[0]),
+                command=f"`{_attendees_example(ctx, meetup, coming[1])}`",
+            )
     if found is None:
         return Reply(text=t(N_("Meetup #{number} has no coming date."), number=meetup.id))
     rsvps = store.rsvps_of(ctx.session, meetup.id)
@@ -560,11 +641,23 @@ async def attendees(ctx: Context, meetup: MeetupArg, occurrence: OccurrenceOpt =
         for s in (GOING, OFFERED, MAYBE, WAITING, NO)
         if (names := groups.get(s))
     )
+    text = "" if fields else t(N_("Nobody answered yet."))
     return Reply(
         title=f"#{meetup.id} {meetup.title} · {when_line(t, found)}",
-        text="" if fields else t(N_("Nobody answered yet.")),
+        text="\n".join(part for part in (text, other) if part),
         fields=fields,
     )
+
+
+def _attendees_example(ctx: Context, meetup: Meetup, occurrence: Occurrence) -> str:
+    """``!meetup attendees 3 2027-01-18`` (or its slash form), for the given date."""
+    day = occurrence.start.astimezone(ctx.settings.zone).date().isoformat()
+    example = f"meetup attendees {meetup.id} {day}"
+    prefix = ctx.settings.platform_prefix(ctx.platform)
+    spec = ctx.registry.get("meetup attendees")
+    if prefix == "/" and spec is not None:
+        return spec.slash_example(example)
+    return prefix + example
 
 
 # -- cancel, move, check in ---------------------------------------------------------------------

@@ -50,6 +50,13 @@ def ensure_open(project: Project) -> None:
         raise UserError(N_("Project #{number} is closed."), number=project.id)
 
 
+def ensure_slot_open(slot: ProjectSlot) -> None:
+    if slot.status == store.CLOSED:
+        raise UserError(N_("The role “{role}” is closed: it is no longer needed."), role=slot.role)
+    if slot.status != store.OPEN:
+        raise UserError(N_("The role “{role}” is already filled."), role=slot.role)
+
+
 def _slot(ctx: Context, project: Project, raw: str) -> ProjectSlot:
     slots = store.slots_of(ctx.session, project.id or 0)
     wanted = fold(raw).lstrip("#")
@@ -140,6 +147,54 @@ async def slot_add(
             number=project.id,
         ),
         fields=fields,
+    )
+
+
+@commands.command(
+    "project slot close",
+    help=N_("Close a role your project no longer needs"),
+    examples=("project slot close 3 van with driver", "project slot close 3 2"),
+)
+async def slot_close(
+    ctx: Context,
+    project: ProjectArg,
+    role: Annotated[str, Opt(Text(80), N_("The role (its number or name)"), rest=True)],
+) -> Reply:
+    ensure_lead(ctx, project)
+    ensure_open(project)
+    slot = _slot(ctx, project, role)
+    ensure_slot_open(slot)
+    assert slot.id is not None
+    slot.status = store.CLOSED
+    ctx.session.add(slot)
+    store.reindex_slot(ctx.session, project, slot, slot_body(project, slot))
+    for request in store.pending_requests_of(ctx.session, slot.id):
+        request.status = store.DECLINED
+        ctx.session.add(request)
+        member = ctx.session.get(Member, request.member_id)
+        if member is None or member.id is None:
+            continue
+        t = ctx.translator_for(member)
+        ctx.notify_member(
+            member.id,
+            Reply(
+                text=t(
+                    N_("The role “{role}” in project #{number} {title} is no longer needed."),
+                    role=slot.role,
+                    number=project.id,
+                    title=project.title,
+                )
+            ),
+        )
+    return Reply(
+        text=ctx.t(
+            N_(
+                "Role “{role}” of project #{number} closed; it no longer shows in searches "
+                "or matches."
+            ),
+            role=slot.role,
+            number=project.id,
+        )
     )
 
 
@@ -239,6 +294,8 @@ async def show(ctx: Context, project: ProjectArg) -> Reply:
     for slot in slots:
         if slot.status == store.OPEN:
             lines.append(f"- {slot.id}: **{slot.role}** · " + t(OPEN_LABEL))
+        elif slot.status == store.CLOSED:
+            lines.append(f"- {slot.id}: {slot.role} · " + t(CLOSED_LABEL))
         else:
             filler = ctx.session.get(Member, slot.filled_by) if slot.filled_by else None
             lines.append(
@@ -346,8 +403,7 @@ async def join(
             command="`!project introduce …`",
         )
     slot = _slot(ctx, project, role)
-    if slot.status != store.OPEN:
-        raise UserError(N_("The role “{role}” is already filled."), role=slot.role)
+    ensure_slot_open(slot)
     assert slot.id is not None
     if store.request_for(ctx.session, slot.id, ctx.actor_id) is not None:
         raise UserError(N_("You already asked for this role; the lead will answer."))
@@ -384,8 +440,7 @@ async def introduce(
     if member.id == project.lead_id:
         raise UserError(N_("{name} leads this project already."), name=member.display_name)
     slot = _slot(ctx, project, role)
-    if slot.status != store.OPEN:
-        raise UserError(N_("The role “{role}” is already filled."), role=slot.role)
+    ensure_slot_open(slot)
     assert slot.id is not None
     if store.request_for(ctx.session, slot.id, member.id) is not None:
         raise UserError(N_("{name} is already proposed for this role."), name=member.display_name)
@@ -446,8 +501,8 @@ async def answer(
     if found.status != store.PENDING:
         raise UserError(N_("You already decided on request {number}."), number=request)
     ensure_open(project)
-    if decision == "accept" and slot.status != store.OPEN:
-        raise UserError(N_("The role “{role}” is already filled."), role=slot.role)
+    if decision == "accept":
+        ensure_slot_open(slot)
     return await _decide(ctx, project, slot, found, decision)
 
 

@@ -13,7 +13,7 @@ from storage.search import SLOT, index_document
 from storage.types import UTCDateTime, cascading_fk
 
 OPEN = "open"
-CLOSED = "closed"
+CLOSED = "closed"  # a project, or a slot the lead no longer needs
 FILLED = "filled"
 PENDING = "pending"
 ACCEPTED = "accepted"
@@ -115,6 +115,16 @@ def list_projects(
     total = int(session.exec(select(func.count()).select_from(statement.subquery())).one())
     page = statement.order_by(col(Project.created_at).desc(), col(Project.id).desc())
     return list(session.exec(page.offset(offset).limit(limit))), total
+
+
+def pending_requests_of(session: Session, slot_id: int) -> list[ProjectRequest]:
+    return list(
+        session.exec(
+            select(ProjectRequest)
+            .where(ProjectRequest.slot_id == slot_id, ProjectRequest.status == PENDING)
+            .order_by(col(ProjectRequest.id))
+        )
+    )
 
 
 def request_for(session: Session, slot_id: int, member_id: int) -> ProjectRequest | None:

@@ -256,3 +256,24 @@ async def test_board_works_on_every_database(any_bot: MemoryAdapter) -> None:
     assert "Geluidstechnicus" in (await bot.say("wim", "!board search geluid theatre")).text
     assert "Geluidstechnicus" in (await bot.say("wim", "!board search THÉÂT")).text
     assert "Nothing" in (await bot.say("wim", "!board search geluid opera")).text
+
+
+async def test_a_closed_post_offers_no_renew_and_cannot_be_renewed(bot: MemoryAdapter) -> None:
+    await english(bot, "gert", "hilde")
+    post_id = number((await bot.say("gert", "!need post A ladder for Sunday")).title)
+    open_card = await bot.say("gert", f"!board show {post_id}")
+    assert f"board renew {post_id}" in [a.invocation for a in open_card.actions]
+
+    await bot.say("gert", f"!board close {post_id} withdrawn")
+    closed_card = await bot.say("gert", f"!board show {post_id}")
+    assert not closed_card.is_error, closed_card.text
+    assert closed_card.actions == ()
+    assert (await bot.say("hilde", f"!board show {post_id}")).actions == ()
+
+    refused = await bot.say("gert", f"!board renew {post_id}")
+    assert refused.is_error
+    assert "is closed" in refused.text
+    await bot.say("gert", "!profile set locale=fr")
+    refused_fr = await bot.say("gert", f"!board renew {post_id}")
+    assert refused_fr.is_error
+    assert "is closed" not in refused_fr.text

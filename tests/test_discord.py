@@ -332,13 +332,13 @@ async def test_a_slow_command_is_deferred_and_answered_by_follow_up(
 
     monkeypatch.setattr(discord_bot, "DEFER_AFTER", 0.05)
     async with running(standin, tmp_path / "s.db", monkeypatch) as (app, _):
-        original = app.dispatcher.dispatch
+        original = app.dispatcher.run
 
         async def slow(invocation: Any) -> Any:
             await asyncio.sleep(0.3)
             return await original(invocation)
 
-        monkeypatch.setattr(app.dispatcher, "dispatch", slow)
+        monkeypatch.setattr(app.dispatcher, "run", slow)
         answer = await command(standin, ALICE, slash("profile", "show", []))
         assert answer["type"] == 5  # "thinking…"
         followup = await standin.wait_request(lambda r: r.path.startswith("/webhooks/"))
@@ -508,13 +508,13 @@ async def test_a_slow_private_command_is_deferred_only_for_the_asker(
     monkeypatch.setattr(discord_bot, "DEFER_AFTER", 0.05)
     async with running(standin, tmp_path / "s.db", monkeypatch) as (app, _):
         await command(standin, BOB, slash("circle", "join", [opt("circle", "gent")]))
-        original = app.dispatcher.dispatch
+        original = app.dispatcher.run
 
         async def slow(invocation: Any) -> Any:
             await asyncio.sleep(0.3)
             return await original(invocation)
 
-        monkeypatch.setattr(app.dispatcher, "dispatch", slow)
+        monkeypatch.setattr(app.dispatcher, "run", slow)
         answer = await command(
             standin,
             BOB,
@@ -537,13 +537,13 @@ async def test_a_slow_click_is_deferred_and_the_message_edited_after(
     ):
         message, going = await _meetup_message(standin)
         monkeypatch.setattr(discord_bot, "DEFER_AFTER", 0.05)
-        original = app.dispatcher.dispatch
+        original = app.dispatcher.run
 
         async def slow(invocation: Any) -> Any:
             await asyncio.sleep(0.3)
             return await original(invocation)
 
-        monkeypatch.setattr(app.dispatcher, "dispatch", slow)
+        monkeypatch.setattr(app.dispatcher, "run", slow)
         click = standin.interaction(
             3, {"custom_id": going, "component_type": 2}, BOB, message=message
         )
@@ -596,3 +596,60 @@ async def test_an_error_after_a_modal_shows_the_typed_text_back(
         embed = posted["data"]["embeds"][0]
         assert "2001" in embed["description"]
         assert embed["fields"][0]["value"].startswith("xxxx")
+
+
+async def test_the_answer_is_sent_before_the_announcements_it_causes(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(standin, tmp_path / "s.db", monkeypatch, admins=(f"discord:{ALICE}",)):
+        await command(standin, ALICE, slash("circle", "link", [opt("circle", "brussels")]))
+        await command(standin, BOB, slash("circle", "join", [opt("circle", "brussels")]))
+        await command(
+            standin,
+            BOB,
+            slash("circle", "announcements", [opt("circle", "brussels"), opt("switch", "on")]),
+        )
+        answer = await command(
+            standin,
+            ALICE,
+            slash(
+                "meetup",
+                "create",
+                [
+                    opt("title", "Werkontbijt"),
+                    opt("circle", "brussels"),
+                    opt("start", "2030-01-07 08:30"),
+                ],
+            ),
+        )
+        rows = [
+            {
+                "type": 1,
+                "components": [
+                    {"type": 4, "custom_id": row["components"][0]["custom_id"], "value": "Coffee"}
+                ],
+            }
+            for row in answer["data"]["components"][:1]
+        ]
+        submit = standin.interaction(
+            5, {"custom_id": answer["data"]["custom_id"], "components": rows}, ALICE
+        )
+        await standin.push(submit)
+        callback = await standin.answer_to(submit)
+
+        def announcement(request: Any) -> bool:
+            body = request.body if isinstance(request.body, dict) else {}
+            title = str((body.get("embeds") or [{}])[0].get("title") or "")
+            return (
+                request.method == "POST"
+                and request.path.startswith("/channels/")
+                and "Werkontbijt" in title
+                and "bijeenkomst ·" in title
+            )
+
+        dm = await standin.wait_request(
+            lambda r: announcement(r) and r.path.split("/")[2] in standin.dm_channels
+        )
+        assert standin.requests.index(callback) < standin.requests.index(dm)
+        # scheduled in the circle's own channel: the answer there is the announcement
+        assert [r for r in standin.requests if announcement(r)] == [dm]

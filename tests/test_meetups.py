@@ -411,3 +411,93 @@ async def test_changing_ones_mind_brings_the_reminder_back_once(
     clock.set(datetime(2027, 1, 8, 15, 1, tzinfo=UTC))
     assert await app.scheduler.reminders.send_due() == 1
     assert await app.scheduler.reminders.send_due() == 0
+
+
+async def test_attendees_of_a_series_say_which_date_and_how_to_see_another(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))  # Monday 10:00 in Brussels
+    await animator(bot)
+    await english(bot, "jo")
+    number = meetup_number(
+        (
+            await bot.say(
+                "anim",
+                '!meetup create Werkontbijt circle=brussels start="maandag 8:30" '
+                'every="elke maandag"',
+            )
+        ).title
+    )
+    await bot.say("jo", f"!meetup rsvp {number} going")
+    listed = await bot.say("anim", f"!meetup attendees {number}")
+    assert not listed.is_error, listed.text
+    assert "the next date, Monday, January 11, 2027 08:30" in listed.text
+    assert f"`!meetup attendees {number} 2027-01-18`" in listed.text
+    other = await bot.say("anim", f"!meetup attendees {number} 2027-01-18")
+    assert "January 18, 2027" in (other.title or "")
+    assert "For another date" not in other.text
+
+    one_off = meetup_number(
+        (
+            await bot.say("anim", '!meetup create Walk circle=brussels start="2027-01-09 10:00"')
+        ).title
+    )
+    assert "For another date" not in (await bot.say("anim", f"!meetup attendees {one_off}")).text
+
+
+async def test_a_new_circle_meetup_is_announced_to_the_circle(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    await english(bot, "kim", "lou")
+    for user in ("kim", "lou"):
+        await bot.say(user, "!circle join brussels")
+    await bot.say("kim", "!circle announcements brussels on")  # lou did not ask for DMs
+    linked = await bot.say("anim", "!circle link brussels", place="room-bxl")
+    assert not linked.is_error, linked.text
+    bot.log.clear()
+
+    created = await bot.say(
+        "anim",
+        '!meetup create Werkontbijt circle=brussels start="maandag 8:30" every="elke maandag"',
+    )
+    assert not created.is_error, created.text
+    number = meetup_number(created.title)
+    told = bot.inbox["kim"][-1]
+    assert "New meetup" in (told.title or "") and "Werkontbijt" in (told.title or "")
+    assert "Monday, January 11, 2027 08:30" in told.text
+    assert f"meetup rsvp {number} going" in [a.invocation for a in told.actions]
+    assert not any("Werkontbijt" in (r.title or "") for r in bot.inbox["lou"])
+    assert not any("Werkontbijt" in (r.title or "") for r in bot.inbox["anim"])
+    room = bot.places["room-bxl"][-1]
+    assert "Nieuwe bijeenkomst" in (room.title or "")  # the community's language
+    assert [kind for kind, _, _ in bot.log] == ["reply", "place", "direct"]  # answer first
+    assert "1 room, 1 member" in {f.name: f.value for f in created.fields}["Told"]
+
+    in_the_room = await bot.say(
+        "anim", '!meetup create Lunch circle=brussels start="2027-01-08 12:00"', place="room-bxl"
+    )
+    assert not in_the_room.is_error, in_the_room.text
+    assert not any("Lunch" in (r.title or "") for r in bot.places["room-bxl"])  # not twice
+    assert "Lunch" in (bot.inbox["kim"][-1].title or "")
+
+
+async def test_partners_are_told_of_a_project_meeting(bot: MemoryAdapter, clock: FakeClock) -> None:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await english(bot, "lead", "sceno", "stranger")
+    project = meetup_number((await bot.say("lead", "!project create Street opera")).title)
+    await bot.say("lead", f"!project slot add {project} scenographer")
+    await bot.say("sceno", f"!project join {project} scenographer")
+    accept = next(a for a in bot.inbox["lead"][-1].actions if a.invocation.endswith("accept"))
+    await bot.say("lead", "!" + accept.invocation)
+
+    created = await bot.say(
+        "lead", f'!meetup create Rehearsal project={project} start="2027-01-09 14:00"'
+    )
+    assert not created.is_error, created.text
+    told = bot.inbox["sceno"][-1]
+    assert "New meetup" in (told.title or "") and "Street opera" in (told.title or "")
+    assert "January 9, 2027" in told.text
+    assert not any("Rehearsal" in (r.title or "") for r in bot.inbox["stranger"])
+    assert not any("Rehearsal" in (r.title or "") for r in bot.inbox["lead"])

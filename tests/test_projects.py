@@ -70,3 +70,38 @@ async def test_only_the_lead_changes_a_project(bot: MemoryAdapter) -> None:
     assert snapshot(bot.app) == before
     assert (await bot.say("other", f"!project join {project} editor")).is_error
     assert (await bot.say("lea", f"!project join {project} x")).is_error
+
+
+async def test_the_lead_closes_a_role_that_is_no_longer_needed(bot: MemoryAdapter) -> None:
+    await english(bot, "lead", "driver", "other", "admin")
+    await bot.say("driver", '!profile set skills="van driving"')
+    project = number((await bot.say("lead", "!project create Street opera")).title)
+    await bot.say("lead", f"!project slot add {project} van with driver")
+    await bot.say("lead", f"!project slot add {project} scenographer")
+    assert "van with driver" in (await bot.say("other", "!board search van")).text
+    await bot.say("driver", f'!project join {project} "van with driver"')
+
+    before = snapshot(bot.app)
+    refused = await bot.say("other", f"!project slot close {project} van with driver")
+    assert refused.is_error and "Only the lead" in refused.text
+    assert snapshot(bot.app) == before
+
+    closed = await bot.say("lead", f"!project slot close {project} van with driver")
+    assert not closed.is_error, closed.text
+    assert "closed" in closed.text
+    assert "no longer needed" in bot.inbox["driver"][-1].text  # the pending request ends
+    assert "van with driver" not in (await bot.say("other", "!board search van")).text
+    listed = (await bot.say("other", "!project list")).text
+    assert "scenographer" in listed and "van with driver" not in listed
+    shown = await bot.say("other", f"!project show {project}")
+    assert "van with driver · closed" in {f.name: f.value for f in shown.fields}["Roles"]
+    assert all("van" not in a.invocation for a in shown.actions)
+    offer = await bot.say("driver", "!offer post Van with driver for your tour tags=van")
+    assert "van with driver" not in str(offer.fields)
+
+    again = await bot.say("other", f'!project join {project} "van with driver"')
+    assert again.is_error and "no longer needed" in again.text
+    assert (await bot.say("lead", f"!project slot close {project} van with driver")).is_error
+    assert not (await bot.say("admin", f"!project slot close {project} scenographer")).is_error
+    await bot.say("lead", "!profile set locale=fr")
+    assert "clôturé" in (await bot.say("lead", f"!project slot close {project} 1")).text
