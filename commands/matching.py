@@ -76,14 +76,15 @@ def matching_posts(
         )
         for position, hit in enumerate(hits):
             text_rank[(hit.source, hit.source_id)] = position
-    nearby = posts.recent_opposites(session, wanted, post.sector, None, 20) if post.sector else []
-    ids = {sid for source, sid in text_rank if source == POST} | {p.id for p in nearby if p.id}
-    found = posts.posts_by_ids(session, ids)
-    tag_sets = _tags(session, list(found))
+    nearby = posts.recent_open_ids(session, wanted, post.sector, 20) if post.sector else []
+    ids = {sid for source, sid in text_rank if source == POST} | set(nearby)
+    # score on a few columns; _suggestions loads the few posts it shows
+    found = posts.open_match_facts(session, ids)
+    tag_sets = _tags(session, [other.id for other in found])
     mine = set(tags)
     scored: list[Candidate] = []
-    for post_id, other in found.items():
-        if other.author_id == post.author_id or other.status != posts.OPEN:
+    for other in found:
+        if other.author_id == post.author_id:
             continue
         score = 0
         if post.sector and other.sector == post.sector:
@@ -92,12 +93,12 @@ def matching_posts(
             score += REGION_POINTS
         elif post.remote or other.remote:
             score += REMOTE_POINTS
-        score += TAG_POINTS * len(mine & tag_sets.get(post_id, set()))
-        rank = text_rank.get((POST, post_id))
+        score += TAG_POINTS * len(mine & tag_sets.get(other.id, set()))
+        rank = text_rank.get((POST, other.id))
         if rank is not None:
             score += TEXT_POINTS + (1 if rank < 5 else 0)
         if score >= MIN_SCORE:
-            scored.append(Candidate(POST, post_id, score))
+            scored.append(Candidate(POST, other.id, score))
     for (source, source_id), position in text_rank.items():
         if source == SLOT:
             scored.append(Candidate(SLOT, source_id, TEXT_POINTS + (1 if position < 5 else 0)))

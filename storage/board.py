@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
@@ -18,6 +19,7 @@ from sqlalchemy import (
     func,
     update,
 )
+from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.folding import fold
@@ -192,16 +194,35 @@ def posts_by_ids(session: Session, ids: Iterable[int]) -> dict[int, Post]:
     return {p.id: p for p in session.exec(select(Post).where(col(Post.id).in_(wanted))) if p.id}
 
 
-def recent_opposites(
-    session: Session, kind: str, sector: str | None, region: str | None, limit: int
-) -> list[Post]:
-    """Open posts of the other kind in the same sector (and region when given), newest first."""
-    statement = select(Post).where(Post.status == OPEN, Post.kind == kind)
-    if sector:
-        statement = statement.where(Post.sector == sector)
-    if region:
-        statement = statement.where(Post.region == region)
-    return list(session.exec(statement.order_by(col(Post.created_at).desc()).limit(limit)))
+def recent_open_ids(session: Session, kind: str, sector: str, limit: int) -> list[int]:
+    """The newest open posts of ``kind`` in ``sector``: their numbers only."""
+    statement = (
+        select(Post.id)
+        .where(Post.status == OPEN, Post.kind == kind, Post.sector == sector)
+        .order_by(col(Post.created_at).desc())
+        .limit(limit)
+    )
+    return [post_id for post_id in session.exec(statement) if post_id is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class MatchFacts:
+    """What matching scores an open post on, without loading the whole post."""
+
+    id: int
+    author_id: int
+    sector: str | None
+    region: str | None
+    remote: bool
+
+
+def open_match_facts(session: Session, ids: Iterable[int]) -> list[MatchFacts]:
+    wanted = list(ids)
+    if not wanted:
+        return []
+    columns = [col(c) for c in (Post.id, Post.author_id, Post.sector, Post.region, Post.remote)]
+    statement = sa_select(*columns).where(col(Post.id).in_(wanted), col(Post.status) == OPEN)
+    return [MatchFacts(*row) for row in session.execute(statement)]
 
 
 def due_for_warning(session: Session, before: datetime, limit: int = 500) -> list[Post]:
