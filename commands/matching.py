@@ -8,7 +8,10 @@ are suggested. Members are found by sector and by skills that share a word with 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import Select, Subquery, case, func, literal, union_all
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, or_, select
 
 from bot.text import fold
@@ -116,12 +119,17 @@ def matching_members(
     viewer_id: int | None,
     limit: int = 5,
 ) -> list[tuple[Member, int]]:
-    """Members whose profile fits: sector, region, and skills sharing a word with the text."""
-    scores: dict[int, int] = {}
+    """Members whose profile fits: sector, region, and skills sharing a word with the text.
+
+    Scored in one query: each sector row is worth SECTOR_POINTS and each matching skill
+    SKILL_POINTS (at most 200 and 400 rows, as indexes give them), the same region adds
+    REGION_POINTS; only the best ``limit`` members are loaded."""
+    parts: list[Subquery] = []
     if sector:
-        statement = select(MemberSector.member_id).where(MemberSector.sector == sector)
-        for member_id in session.exec(statement.limit(200)):
-            scores[member_id] = scores.get(member_id, 0) + SECTOR_POINTS
+        in_sector: Select[Any] = sa_select(
+            col(MemberSector.member_id).label("member_id"), literal(SECTOR_POINTS).label("points")
+        ).where(col(MemberSector.sector) == sector)
+        parts.append(in_sector.limit(200).subquery())
     terms = key_words(text, 6)
     if terms:
         # a range, not LIKE 'x%', so that the index on skill_folded is used
@@ -130,30 +138,29 @@ def matching_members(
             & (col(MemberSkill.skill_folded) < term + "\uffff")
             for term in terms
         ]
-        skilled = select(MemberSkill.member_id).where(or_(*conditions)).limit(400)
-        for member_id in session.exec(skilled):
-            scores[member_id] = scores.get(member_id, 0) + SKILL_POINTS
-    for member_id in exclude:
-        scores.pop(member_id, None)
-    if not scores:
+        skilled: Select[Any] = sa_select(
+            col(MemberSkill.member_id).label("member_id"), literal(SKILL_POINTS).label("points")
+        ).where(or_(*conditions))
+        parts.append(skilled.limit(400).subquery())
+    if not parts:
         return []
-    # score on three columns; load whole members only for the few that are shown
-    wanted = select(Member.id, Member.region, Member.name_folded).where(
-        col(Member.id).in_(list(scores))
+    hits = union_all(*(sa_select(part.c.member_id, part.c.points) for part in parts)).subquery()
+    near = case((col(Member.region) == region, REGION_POINTS), else_=0) if region else literal(0)
+    score = func.sum(hits.c.points) + near
+    statement = (
+        sa_select(col(Member.id), score)
+        .join(hits, hits.c.member_id == col(Member.id))
+        .where(col(Member.id).not_in(exclude))
+        .group_by(col(Member.id))
+        .having(score >= MIN_SCORE)
+        .order_by(score.desc(), col(Member.name_folded))
+        .limit(limit)
     )
     if viewer_id is not None:
-        wanted = wanted.where(visible_to(viewer_id))
-    ranked: list[tuple[int, int, str]] = []
-    for candidate, member_region, name in session.exec(wanted):
-        if candidate is None:
-            continue
-        score = scores[candidate] + (REGION_POINTS if region and member_region == region else 0)
-        if score >= MIN_SCORE:
-            ranked.append((candidate, score, name))
-    ranked.sort(key=lambda row: (-row[1], row[2]))
-    best = ranked[:limit]
+        statement = statement.where(visible_to(viewer_id))
+    best = [(member_id, int(points)) for member_id, points in session.execute(statement)]
     loaded = {
         m.id: m
         for m in session.exec(select(Member).where(col(Member.id).in_([row[0] for row in best])))
     }
-    return [(loaded[member_id], score) for member_id, score, _ in best if member_id in loaded]
+    return [(loaded[member_id], points) for member_id, points in best if member_id in loaded]

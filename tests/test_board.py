@@ -251,8 +251,17 @@ async def test_edit_reindexes_and_renew_extends(bot: MemoryAdapter) -> None:
 
 async def test_board_works_on_every_database(any_bot: MemoryAdapter) -> None:
     bot = any_bot
-    await english(bot, "vic", "wim")
-    await bot.say("vic", "!need post Geluidstechnicus voor het théâtre sector=audiovisual")
+    await english(bot, "vic", "wim", "xan")
+    await bot.say("wim", '!profile set sectors=audiovisual skills="geluidstechnicus" region=gent')
+    await bot.say("xan", "!offer post Geluidstechnicus met eigen materiaal sector=audiovisual")
+    posted = await bot.say(
+        "vic", "!need post Geluidstechnicus voor het théâtre sector=audiovisual region=gent"
+    )
+    fields = {f.name: f.value for f in posted.fields}
+    # matching, scored in SQL, works on both databases: the member by sector, skill and
+    # region; the offer by sector and text
+    assert "wim" in fields["Members who may help"]
+    assert "met eigen materiaal" in fields["Offers that may fit"]
     assert "Geluidstechnicus" in (await bot.say("wim", "!board search geluid theatre")).text
     assert "Geluidstechnicus" in (await bot.say("wim", "!board search THÉÂT")).text
     assert "Nothing" in (await bot.say("wim", "!board search geluid opera")).text
