@@ -9,6 +9,7 @@ Used by the tests and the benchmarks to drive the whole core without a platform:
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 
 from bot.app import App
@@ -29,6 +30,9 @@ class MemoryAdapter:
         # everything in the order it was shown: ("reply", user), ("direct", user) or
         # ("place", place), with the Reply
         self.log: list[tuple[str, str, Reply]] = []
+        # perf_counter() when the last answer was shown: what the member waited for (the
+        # notifications of others follow it); benchmarks read it
+        self.answered_at = 0.0
         app.notifier.register(self)
 
     async def say(
@@ -47,6 +51,7 @@ class MemoryAdapter:
         )
 
         async def answer(reply: Reply) -> None:
+            self.answered_at = time.perf_counter()
             self.replies.append((user, reply))
             self.log.append(("reply", user, reply))
 
