@@ -751,12 +751,17 @@ def verify_index(app: App, rng: random.Random, sample: int = 200) -> float:
     started = time.perf_counter()
     with app.database.session() as session:
         connection = session.connection()
-        posts = connection.execute(select(func.count()).select_from(Post)).scalar_one()
+        # Only open posts (and open slots, none here) have a search document.
+        posts = connection.execute(
+            select(func.count()).select_from(Post).where(col(Post.status) == OPEN)
+        ).scalar_one()
         documents = connection.execute(
-            select(func.count()).select_from(SearchDocument)
+            select(func.count())
+            .select_from(SearchDocument)
+            .where(col(SearchDocument.source) == POST)
         ).scalar_one()
         if posts != documents:
-            raise SystemExit(f"{posts} posts but {documents} search documents")
+            raise SystemExit(f"{posts} open posts but {documents} search documents of posts")
         # 'integrity-check' with rank 1 also compares the index with the external content.
         connection.exec_driver_sql(
             "INSERT INTO search_fts(search_fts, rank) VALUES('integrity-check', 1)"
@@ -883,8 +888,9 @@ def post_calls(writer: Writer, members: int, count: int) -> list[Call]:
 
 @dataclass
 class Measured:
-    stats: Stats
+    stats: Stats  # until the answer was shown: what the member waits for
     found: int = 0  # calls that had a result (hits, posts listed, suggestions)
+    whole: Stats | None = None  # until the notifications to others were out too
     by_key: dict[str, list[float]] = field(default_factory=dict)
 
     @property
@@ -895,6 +901,7 @@ class Measured:
 async def measure_say(name: str, bot: MemoryAdapter, calls: Sequence[Call]) -> Measured:
     clock = time.perf_counter
     latencies: list[float] = []
+    wholes: list[float] = []
     by_key: defaultdict[str, list[float]] = defaultdict(list)
     found = 0
     say = bot.say
@@ -902,8 +909,10 @@ async def measure_say(name: str, bot: MemoryAdapter, calls: Sequence[Call]) -> M
     for user, line, key in calls:
         before = clock()
         reply = await say(user, line)
-        spent = clock() - before
+        done = clock()
+        spent = bot.answered_at - before
         latencies.append(spent)
+        wholes.append(done - before)
         by_key[key].append(spent)
         if reply.is_error:
             raise SystemExit(f"{name}: {user} said {line!r} and got an error: {reply.plain()}")
@@ -911,7 +920,9 @@ async def measure_say(name: str, bot: MemoryAdapter, calls: Sequence[Call]) -> M
     elapsed = clock() - started
     bot.replies.clear()
     bot.inbox.clear()
-    return Measured(Stats.of(name, latencies, elapsed), found, dict(by_key))
+    bot.log.clear()
+    whole = Stats.of(f"{name}, with notifications", wholes, elapsed)
+    return Measured(Stats.of(name, latencies, elapsed), found, whole=whole, by_key=dict(by_key))
 
 
 UNRANKED_SQL = """
@@ -1237,6 +1248,13 @@ def report(
                 f"| {label} | {posts} | {s.count:,} | {m.hit_rate:.0%} | {s.pct(50):.2f} "
                 f"| {s.pct(95):.2f} | {s.pct(99):.2f} | {s.max_ms:.2f} | {goal} | {met} |"
             )
+            if key == "post" and m.whole is not None:
+                w = m.whole
+                print(
+                    f"| ↳ until the matched authors' notifications are out too | {posts} "
+                    f"| {w.count:,} | | {w.pct(50):.2f} | {w.pct(95):.2f} | {w.pct(99):.2f} "
+                    f"| {w.max_ms:.2f} | | |"
+                )
 
     print("\n### Full-text search against a LIKE scan (same queries, same session)\n")
     print(
