@@ -98,10 +98,30 @@ def can_schedule(ctx: Context, circle: Circle | None, project: Project | None) -
     return False
 
 
-def ensure_organiser(ctx: Context, meetup: Meetup) -> None:
+def is_organiser(ctx: Context, meetup: Meetup) -> bool:
+    """Who may change a meetup (edit, cancel, move, check others in), checked against the
+    roles as they are now, not as they were when it was scheduled: an admin; for a project
+    meetup, the project's lead; for a circle meetup, a current animator of the circle; and
+    its creator only while they may still schedule there (still an animator or lead, or still
+    a member of a circle open to its members). A member of an open circle does not change the
+    meetups others scheduled."""
+    if ctx.is_admin:
+        return True
     circle = ctx.session.get(Circle, meetup.circle_id) if meetup.circle_id else None
     project = ctx.session.get(Project, meetup.project_id) if meetup.project_id else None
-    if not can_schedule(ctx, circle, project) and meetup.created_by != ctx.actor_id:
+    if project is not None and project.lead_id == ctx.actor_id:
+        return True
+    if (
+        circle is not None
+        and circle.id is not None
+        and circle_store.is_animator(ctx.session, ctx.actor_id, circle.id)
+    ):
+        return True
+    return meetup.created_by == ctx.actor_id and can_schedule(ctx, circle, project)
+
+
+def ensure_organiser(ctx: Context, meetup: Meetup) -> None:
+    if not is_organiser(ctx, meetup):
         raise PermissionDenied(
             N_("Only the animators of its circle (or the project lead) may change this meetup.")
         )
