@@ -127,6 +127,18 @@ def ensure_organiser(ctx: Context, meetup: Meetup) -> None:
         )
 
 
+def check_capacity(capacity: int | None, venue: Venue | None) -> None:
+    """A meetup has no more places than its venue holds."""
+    if venue is None or venue.capacity is None or capacity is None:
+        return
+    if capacity > venue.capacity:
+        raise UserError(
+            N_("{venue} holds {capacity} people: a meetup there has at most {capacity} places."),
+            venue=venue.name,
+            capacity=venue.capacity,
+        )
+
+
 def ensure_active(meetup: Meetup) -> None:
     if meetup.status != "active":
         raise UserError(N_("Meetup #{number} is cancelled."), number=meetup.id)
@@ -252,6 +264,7 @@ async def create(
         raise UserError(N_("An online link starts with https://"))
     if reminders is not None:
         _check_reminders(reminders)
+    check_capacity(capacity, venue)
     local = start.astimezone(ctx.settings.zone)
     rule = ""
     if every:
@@ -517,18 +530,36 @@ async def edit(
         meetup.venue_id, meetup.online_link = venue.id, ""
     if online is not None:
         meetup.online_link = online
+    before = meetup.capacity
     meetup.capacity = capacity or meetup.capacity
+    where = venue or (ctx.session.get(Venue, meetup.venue_id) if meetup.venue_id else None)
+    check_capacity(meetup.capacity, where if meetup.venue_id else None)
     meetup.duration_minutes = duration or meetup.duration_minutes
     ctx.session.add(meetup)
+    ctx.session.flush()
+    if before is not None and (meetup.capacity is None or meetup.capacity > before):
+        _offer_freed_places(ctx, meetup)
     replan(ctx, meetup)
     return await show(ctx, meetup)
+
+
+def _offer_freed_places(ctx: Context, meetup: Meetup) -> None:
+    """More places: offer them to those waiting (for the series and for each date), first come
+    first served, the same way as a place freed by someone who no longer comes."""
+    assert meetup.id is not None
+    keys = dict.fromkeys(
+        r.occurrence for r in store.rsvps_of(ctx.session, meetup.id) if r.status == WAITING
+    )
+    for key in keys:
+        while _offer_next(ctx, meetup, key) is not None:
+            ctx.session.flush()
 
 
 # -- RSVP and the waitlist ----------------------------------------------------------------------
 
 
-def _offer_next(ctx: Context, meetup: Meetup, key: str) -> None:
-    offer_next(
+def _offer_next(ctx: Context, meetup: Meetup, key: str) -> Rsvp | None:
+    return offer_next(
         ctx.session,
         meetup,
         key,

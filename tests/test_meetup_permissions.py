@@ -63,3 +63,48 @@ async def test_in_an_open_circle_a_member_changes_only_their_own_meetups(
     assert not (await bot.say("joe", f"!meetup edit {number} title=Joe")).is_error
     await bot.say("joe", "!circle leave gent")
     assert (await bot.say("joe", f"!meetup edit {number} title=Again")).is_error
+
+
+async def test_a_meetup_has_no_more_places_than_its_venue(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    await bot.say("anim", '!venue add hok "Het Hok" capacity=4')
+    before = snapshot(bot.app)
+    refused = await bot.say(
+        "anim", '!meetup create Lunch circle=brussels start="2027-01-08 12:00" venue=hok capacity=5'
+    )
+    assert refused.is_error
+    assert "Het Hok holds 4 people" in refused.text
+    assert snapshot(bot.app) == before
+    number = await create(
+        bot, "anim", 'Lunch circle=brussels start="2027-01-08 12:00" venue=kop capacity=10'
+    )
+    moved = await bot.say("anim", f"!meetup edit {number} venue=hok")
+    assert moved.is_error and "at most 4 places" in moved.text, moved.text
+    raised = await bot.say("anim", f"!meetup edit {number} capacity=31")
+    assert raised.is_error and "De KOP holds 30 people" in raised.text, raised.text
+    assert not (await bot.say("anim", f"!meetup edit {number} capacity=30")).is_error
+
+
+async def test_raising_the_capacity_offers_the_new_places_to_those_waiting(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    await english(bot, "w1", "w2", "w3", "w4")
+    number = await create(bot, "anim", 'Talk circle=brussels start="2027-01-08 18:00" capacity=1')
+    for user in ("w1", "w2", "w3", "w4"):
+        await bot.say(user, f"!meetup rsvp {number} going")
+    assert not any("A place is free" in r.text for u in ("w2", "w3") for r in bot.inbox[u])
+    raised = await bot.say("anim", f"!meetup edit {number} capacity=3")
+    assert not raised.is_error, raised.text
+    for user in ("w2", "w3"):
+        offer = bot.inbox[user][-1]
+        assert "A place is free for **Talk**" in offer.text
+    assert not any("A place is free" in r.text for r in bot.inbox["w4"])
+    accept = next(a for a in bot.inbox["w2"][-1].actions if "going" in a.invocation)
+    assert "Noted: going" in (await bot.say("w2", "!" + accept.invocation)).text
+    shown = await bot.say("w4", f"!meetup show {number}")  # w3 still holds an offer
+    assert "3/3 going · 1 waiting" in {f.name: f.value for f in shown.fields}["Next dates"]
