@@ -127,6 +127,55 @@ def ensure_organiser(ctx: Context, meetup: Meetup) -> None:
         )
 
 
+def partners_of(ctx: Context, project: Project) -> set[int]:
+    """A project's lead and the members who fill one of its slots."""
+    assert project.id is not None
+    return {project.lead_id} | {
+        slot.filled_by
+        for slot in project_store.slots_of(ctx.session, project.id)
+        if slot.filled_by is not None
+    }
+
+
+def may_see(ctx: Context, meetup: Meetup) -> bool:
+    """Whether a list shows this meetup to the asker: a project meeting only to the project's
+    partners (and admins); every other meetup to everyone."""
+    if meetup.project_id is None or ctx.is_admin:
+        return True
+    project = ctx.session.get(Project, meetup.project_id)
+    return project is not None and ctx.actor_id in partners_of(ctx, project)
+
+
+def ensure_may_answer(ctx: Context, meetup: Meetup, member_id: int) -> None:
+    """Who may answer (RSVP) a meetup; the one check for the typed command, a button and a
+    reaction alike (they all become ``meetup rsvp``), made when the answer comes in.
+
+    - A circle meetup: every member. There is no members-only circle: any member joins any
+      circle with ``circle join``, so requiring membership would only add a step; the circle
+      is who organises, not who may come. Once the circle is archived, its meetups take no
+      answers any more.
+    - A project meeting (a meetup for a project): only its partners, the lead and the members
+      who fill one of its slots; once the project is closed, nobody. ``meetup list`` shows it
+      only to them (and to admins).
+    """
+    if meetup.project_id is not None:
+        project = ctx.session.get(Project, meetup.project_id)
+        if project is None or project.status != project_store.OPEN:
+            raise UserError(N_("The project of this meetup is closed: it takes no answers."))
+        if member_id not in partners_of(ctx, project):
+            raise PermissionDenied(
+                N_("Only the partners of project #{number} answer its meetings."),
+                number=project.id,
+            )
+    if meetup.circle_id is not None:
+        circle = ctx.session.get(Circle, meetup.circle_id)
+        if circle is not None and circle.archived:
+            raise UserError(
+                N_("Circle {circle} is archived: its meetups take no answers."),
+                circle=circle.name,
+            )
+
+
 def check_capacity(capacity: int | None, venue: Venue | None) -> None:
     """A meetup has no more places than its venue holds."""
     if venue is None or venue.capacity is None or capacity is None:
@@ -486,6 +535,8 @@ async def meetup_list(
     rows: list[tuple[Occurrence, Meetup]] = []
     for meetup in meetups:
         assert meetup.id is not None
+        if not may_see(ctx, meetup):
+            continue
         for occurrence in occurrences(meetup, store.changes_of(ctx.session, meetup.id), now, end):
             rows.append((occurrence, meetup))
     if not rows:
@@ -573,8 +624,9 @@ def _offer_next(ctx: Context, meetup: Meetup, key: str) -> Rsvp | None:
 def answer_rsvp(
     ctx: Context, meetup: Meetup, member_id: int, answer: str, occurrence: Occurrence | None
 ) -> str:
-    """Record an answer; returns the member's resulting status."""
+    """Record an answer (if this member may give it); returns the member's resulting status."""
     assert meetup.id is not None
+    ensure_may_answer(ctx, meetup, member_id)
     key = occurrence.key if occurrence else SERIES
     rsvps = store.rsvps_of(ctx.session, meetup.id)
     current = next((r for r in rsvps if r.member_id == member_id and r.occurrence == key), None)

@@ -108,3 +108,46 @@ async def test_raising_the_capacity_offers_the_new_places_to_those_waiting(
     assert "Noted: going" in (await bot.say("w2", "!" + accept.invocation)).text
     shown = await bot.say("w4", f"!meetup show {number}")  # w3 still holds an offer
     assert "3/3 going · 1 waiting" in {f.name: f.value for f in shown.fields}["Next dates"]
+
+
+async def _project_with_partner(bot: MemoryAdapter) -> int:
+    await english(bot, "lead", "sceno", "stranger")
+    project = meetup_number((await bot.say("lead", "!project create Street opera")).title)
+    await bot.say("lead", f"!project slot add {project} scenographer")
+    await bot.say("sceno", f"!project join {project} scenographer")
+    accept = next(a for a in bot.inbox["lead"][-1].actions if a.invocation.endswith("accept"))
+    assert not (await bot.say("lead", "!" + accept.invocation)).is_error
+    return project
+
+
+async def test_only_partners_answer_a_project_meeting_and_see_it_listed(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    project = await _project_with_partner(bot)
+    number = await create(bot, "lead", f'Rehearsal project={project} start="2027-01-09 14:00"')
+    button = next(a for a in bot.inbox["sceno"][-1].actions if "going" in a.invocation)
+    before = snapshot(bot.app)
+    refused = await bot.say("stranger", "!" + button.invocation)  # the button's invocation
+    assert refused.is_error
+    assert f"Only the partners of project #{project}" in refused.text
+    assert snapshot(bot.app) == before
+    assert "Noted: going" in (await bot.say("sceno", "!" + button.invocation)).text
+    assert "Rehearsal" in (await bot.say("sceno", "!meetup list")).text
+    assert "Rehearsal" not in (await bot.say("stranger", "!meetup list")).text
+
+    assert not (await bot.say("lead", f"!project close {project}")).is_error
+    closed = await bot.say("sceno", f"!meetup rsvp {number} no")
+    assert closed.is_error and "is closed" in closed.text, closed.text
+
+
+async def test_an_archived_circle_takes_no_answers(bot: MemoryAdapter, clock: FakeClock) -> None:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    await english(bot, "ora")
+    number = await create(bot, "anim", 'Walk circle=brussels start="2027-01-09 10:00"')
+    assert "Noted: going" in (await bot.say("ora", f"!meetup rsvp {number} going")).text
+    assert not (await bot.say("admin", "!circle archive brussels")).is_error
+    refused = await bot.say("ora", f"!meetup rsvp {number} no")
+    assert refused.is_error
+    assert "is archived" in refused.text, refused.text
