@@ -151,3 +151,17 @@ async def test_an_archived_circle_takes_no_answers(bot: MemoryAdapter, clock: Fa
     refused = await bot.say("ora", f"!meetup rsvp {number} no")
     assert refused.is_error
     assert "is archived" in refused.text, refused.text
+
+
+async def test_a_project_meeting_is_not_mirrored_as_a_public_event(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    from bot.agenda import upcoming
+
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    project = await _project_with_partner(bot)
+    await create(bot, "lead", f'Rehearsal project={project} start="2027-01-09 14:00"')
+    await create(bot, "anim", 'Walk circle=brussels start="2027-01-09 10:00"')
+    titles = [item.title for item in upcoming(bot.app.database, clock.now(), 30, 50)]
+    assert titles == ["Walk"]
