@@ -165,3 +165,24 @@ async def test_a_project_meeting_is_not_mirrored_as_a_public_event(
     await create(bot, "anim", 'Walk circle=brussels start="2027-01-09 10:00"')
     titles = [item.title for item in upcoming(bot.app.database, clock.now(), 30, 50)]
     assert titles == ["Walk"]
+
+
+async def test_only_its_owner_or_an_admin_changes_a_venue(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    await animator(bot)
+    await animator(bot, "other", "gent")
+    assert not (await bot.say("anim", '!venue add hok "Het Hok" capacity=4')).is_error
+    before = snapshot(bot.app)
+    refused = await bot.say("other", "!venue edit hok capacity=400")
+    assert refused.is_error
+    assert "Only the animator who added Het Hok and the admins" in refused.text
+    assert snapshot(bot.app) == before
+    # a venue without an owner (from bot.toml, or older than owners): admins only
+    assert (await bot.say("anim", "!venue edit kop capacity=99")).is_error
+    assert not (await bot.say("anim", "!venue edit hok capacity=6")).is_error
+    assert not (await bot.say("admin", "!venue edit kop capacity=35")).is_error
+    # once no longer an animator, the owner does not change it either
+    await bot.say("admin", "!circle animator remove brussels anim")
+    assert (await bot.say("anim", "!venue edit hok capacity=8")).is_error
+    assert not (await bot.say("admin", "!venue edit hok capacity=8")).is_error
