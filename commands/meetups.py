@@ -903,6 +903,8 @@ async def checkin(
     assert who.id is not None
     if who.id != ctx.actor_id:
         ensure_organiser(ctx, meetup)
+    else:  # saying one was there is an answer too
+        ensure_may_answer(ctx, meetup, who.id)
     if occurrence:
         found = resolve_occurrence(ctx, meetup, occurrence)
     else:

@@ -135,6 +135,9 @@ async def test_only_partners_answer_a_project_meeting_and_see_it_listed(
     assert "Noted: going" in (await bot.say("sceno", "!" + button.invocation)).text
     assert "Rehearsal" in (await bot.say("sceno", "!meetup list")).text
     assert "Rehearsal" not in (await bot.say("stranger", "!meetup list")).text
+    clock.set(datetime(2027, 1, 9, 13, 30, tzinfo=UTC))  # during the rehearsal
+    assert (await bot.say("stranger", f"!meetup checkin {number}")).is_error
+    assert not (await bot.say("sceno", f"!meetup checkin {number}")).is_error
 
     assert not (await bot.say("lead", f"!project close {project}")).is_error
     closed = await bot.say("sceno", f"!meetup rsvp {number} no")
