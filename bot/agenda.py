@@ -31,6 +31,8 @@ def upcoming(database: Database, now: datetime, days: int, limit: int) -> list[A
     with database.session() as session:
         for meetup in active_meetups(session):
             assert meetup.id is not None
+            if meetup.project_id is not None:
+                continue  # a project meeting is for its partners, not a public event
             venue = session.get(Venue, meetup.venue_id) if meetup.venue_id else None
             place = (
                 ", ".join(p for p in (venue.name, venue.city) if p)

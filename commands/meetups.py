@@ -98,12 +98,93 @@ def can_schedule(ctx: Context, circle: Circle | None, project: Project | None) -
     return False
 
 
-def ensure_organiser(ctx: Context, meetup: Meetup) -> None:
+def is_organiser(ctx: Context, meetup: Meetup) -> bool:
+    """Who may change a meetup (edit, cancel, move, check others in), checked against the
+    roles as they are now, not as they were when it was scheduled: an admin; for a project
+    meetup, the project's lead; for a circle meetup, a current animator of the circle; and
+    its creator only while they may still schedule there (still an animator or lead, or still
+    a member of a circle open to its members). A member of an open circle does not change the
+    meetups others scheduled."""
+    if ctx.is_admin:
+        return True
     circle = ctx.session.get(Circle, meetup.circle_id) if meetup.circle_id else None
     project = ctx.session.get(Project, meetup.project_id) if meetup.project_id else None
-    if not can_schedule(ctx, circle, project) and meetup.created_by != ctx.actor_id:
+    if project is not None and project.lead_id == ctx.actor_id:
+        return True
+    if (
+        circle is not None
+        and circle.id is not None
+        and circle_store.is_animator(ctx.session, ctx.actor_id, circle.id)
+    ):
+        return True
+    return meetup.created_by == ctx.actor_id and can_schedule(ctx, circle, project)
+
+
+def ensure_organiser(ctx: Context, meetup: Meetup) -> None:
+    if not is_organiser(ctx, meetup):
         raise PermissionDenied(
             N_("Only the animators of its circle (or the project lead) may change this meetup.")
+        )
+
+
+def partners_of(ctx: Context, project: Project) -> set[int]:
+    """A project's lead and the members who fill one of its slots."""
+    assert project.id is not None
+    return {project.lead_id} | {
+        slot.filled_by
+        for slot in project_store.slots_of(ctx.session, project.id)
+        if slot.filled_by is not None
+    }
+
+
+def may_see(ctx: Context, meetup: Meetup) -> bool:
+    """Whether a list shows this meetup to the asker: a project meeting only to the project's
+    partners (and admins); every other meetup to everyone."""
+    if meetup.project_id is None or ctx.is_admin:
+        return True
+    project = ctx.session.get(Project, meetup.project_id)
+    return project is not None and ctx.actor_id in partners_of(ctx, project)
+
+
+def ensure_may_answer(ctx: Context, meetup: Meetup, member_id: int) -> None:
+    """Who may answer (RSVP) a meetup; the one check for the typed command, a button and a
+    reaction alike (they all become ``meetup rsvp``), made when the answer comes in.
+
+    - A circle meetup: every member. There is no members-only circle: any member joins any
+      circle with ``circle join``, so requiring membership would only add a step; the circle
+      is who organises, not who may come. Once the circle is archived, its meetups take no
+      answers any more.
+    - A project meeting (a meetup for a project): only its partners, the lead and the members
+      who fill one of its slots; once the project is closed, nobody. ``meetup list`` shows it
+      only to them (and to admins).
+    """
+    if meetup.project_id is not None:
+        project = ctx.session.get(Project, meetup.project_id)
+        if project is None or project.status != project_store.OPEN:
+            raise UserError(N_("The project of this meetup is closed: it takes no answers."))
+        if member_id not in partners_of(ctx, project):
+            raise PermissionDenied(
+                N_("Only the partners of project #{number} answer its meetings."),
+                number=project.id,
+            )
+    if meetup.circle_id is not None:
+        circle = ctx.session.get(Circle, meetup.circle_id)
+        if circle is not None and circle.archived:
+            raise UserError(
+                N_("Circle {circle} is archived: its meetups take no answers."),
+                circle=circle.name,
+            )
+
+
+def check_capacity(capacity: int | None, venue: Venue | None) -> None:
+    """A meetup has no more places than its venue holds."""
+    if venue is None or venue.capacity is None or capacity is None:
+        return
+    if capacity > venue.capacity:
+        raise UserError(
+            N_("{venue} holds {capacity} people: a meetup there has at most {capacity} places."),
+            venue=venue.name,
+            capacity=venue.capacity,
         )
 
 
@@ -232,6 +313,7 @@ async def create(
         raise UserError(N_("An online link starts with https://"))
     if reminders is not None:
         _check_reminders(reminders)
+    check_capacity(capacity, venue)
     local = start.astimezone(ctx.settings.zone)
     rule = ""
     if every:
@@ -453,6 +535,8 @@ async def meetup_list(
     rows: list[tuple[Occurrence, Meetup]] = []
     for meetup in meetups:
         assert meetup.id is not None
+        if not may_see(ctx, meetup):
+            continue
         for occurrence in occurrences(meetup, store.changes_of(ctx.session, meetup.id), now, end):
             rows.append((occurrence, meetup))
     if not rows:
@@ -497,18 +581,36 @@ async def edit(
         meetup.venue_id, meetup.online_link = venue.id, ""
     if online is not None:
         meetup.online_link = online
+    before = meetup.capacity
     meetup.capacity = capacity or meetup.capacity
+    where = venue or (ctx.session.get(Venue, meetup.venue_id) if meetup.venue_id else None)
+    check_capacity(meetup.capacity, where if meetup.venue_id else None)
     meetup.duration_minutes = duration or meetup.duration_minutes
     ctx.session.add(meetup)
+    ctx.session.flush()
+    if before is not None and (meetup.capacity is None or meetup.capacity > before):
+        _offer_freed_places(ctx, meetup)
     replan(ctx, meetup)
     return await show(ctx, meetup)
+
+
+def _offer_freed_places(ctx: Context, meetup: Meetup) -> None:
+    """More places: offer them to those waiting (for the series and for each date), first come
+    first served, the same way as a place freed by someone who no longer comes."""
+    assert meetup.id is not None
+    keys = dict.fromkeys(
+        r.occurrence for r in store.rsvps_of(ctx.session, meetup.id) if r.status == WAITING
+    )
+    for key in keys:
+        while _offer_next(ctx, meetup, key) is not None:
+            ctx.session.flush()
 
 
 # -- RSVP and the waitlist ----------------------------------------------------------------------
 
 
-def _offer_next(ctx: Context, meetup: Meetup, key: str) -> None:
-    offer_next(
+def _offer_next(ctx: Context, meetup: Meetup, key: str) -> Rsvp | None:
+    return offer_next(
         ctx.session,
         meetup,
         key,
@@ -522,8 +624,9 @@ def _offer_next(ctx: Context, meetup: Meetup, key: str) -> None:
 def answer_rsvp(
     ctx: Context, meetup: Meetup, member_id: int, answer: str, occurrence: Occurrence | None
 ) -> str:
-    """Record an answer; returns the member's resulting status."""
+    """Record an answer (if this member may give it); returns the member's resulting status."""
     assert meetup.id is not None
+    ensure_may_answer(ctx, meetup, member_id)
     key = occurrence.key if occurrence else SERIES
     rsvps = store.rsvps_of(ctx.session, meetup.id)
     current = next((r for r in rsvps if r.member_id == member_id and r.occurrence == key), None)
@@ -800,6 +903,8 @@ async def checkin(
     assert who.id is not None
     if who.id != ctx.actor_id:
         ensure_organiser(ctx, meetup)
+    else:  # saying one was there is an answer too
+        ensure_may_answer(ctx, meetup, who.id)
     if occurrence:
         found = resolve_occurrence(ctx, meetup, occurrence)
     else:

@@ -30,6 +30,20 @@ def ensure_can_manage(ctx: Context) -> None:
         raise PermissionDenied(N_("Only animators and admins manage venues."))
 
 
+def ensure_owner(ctx: Context, venue: Venue) -> None:
+    """A venue is changed (or removed) by the animator who added it, while still an animator,
+    and by admins; a venue nobody owns (those from bot.toml, and those added before venues had
+    an owner) only by admins."""
+    if ctx.is_admin:
+        return
+    if venue.created_by is None or venue.created_by != ctx.actor_id:
+        raise PermissionDenied(
+            N_("Only the animator who added {venue} and the admins may change it."),
+            venue=venue.name,
+        )
+    ensure_can_manage(ctx)
+
+
 def check_link(link: str | None) -> None:
     if link and not link.startswith(("https://", "http://")):
         raise UserError(N_("An online link starts with https://"))
@@ -68,6 +82,7 @@ async def add(
         capacity=capacity,
         accessibility=accessibility,
         online_link=online,
+        created_by=ctx.actor_id,
         created_at=ctx.now(),
     )
     ctx.session.add(venue)
@@ -92,7 +107,7 @@ async def edit(
     ] = None,
     online: Annotated[str | None, Opt(Text(300), N_("A link, for an online venue"))] = None,
 ) -> Reply:
-    ensure_can_manage(ctx)
+    ensure_owner(ctx, venue)
     given = (name, address, city, capacity, accessibility, online)
     if all(value is None for value in given):
         raise UserError(N_("Tell me what to change, for example name=…"), show_usage=True)

@@ -60,6 +60,11 @@ class Venue(SQLModel, table=True):
     online_link: str = Field(
         default="", sa_column=Column(String(300), nullable=False, server_default="")
     )
+    # who added it, and may edit it (with the admins); NULL: admins only
+    created_by: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), nullable=True),
+    )
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
