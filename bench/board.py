@@ -65,6 +65,7 @@ from bench.dispatch import (  # noqa: E402
     verdict,
 )
 from bench.dispatch import seed as seed_members  # noqa: E402
+from bench.kit import Targets, add_smoke, apply_smoke  # noqa: E402
 from bot.app import App  # noqa: E402
 from commands.matching import matching_members, matching_posts  # noqa: E402
 from storage.board import CLOSED, EXPIRED, NEED, OFFER, OPEN, Post, PostTag, tags_of  # noqa: E402
@@ -1204,6 +1205,41 @@ OPS = (
 )
 
 
+def write_targets(args: argparse.Namespace, sizes: list[SizeResult]) -> None:
+    """The targets for `python -m bench`: p99 at the large size, growth, FTS against LIKE."""
+    targets = Targets("board")
+    large = sizes[-1]
+    for key, label, target in OPS:
+        if target is not None:
+            p99 = large.ops[key].stats.pct(99)
+            targets.add(
+                f"{label} p99 at {large.posts:,} posts",
+                f"{p99:.2f} ms",
+                f"≤ {target:g} ms",
+                p99 <= target,
+            )
+    if len(sizes) == 2:
+        small = sizes[0]
+        for key, label, target in OPS:
+            if target is not None:
+                growth = large.ops[key].stats.pct(99) / small.ops[key].stats.pct(99)
+                targets.add(
+                    f"{label} p99 growth {small.posts:,} → {large.posts:,} posts",
+                    f"{growth:.2f}×",
+                    f"≤ {TARGET_GROWTH:g}×",
+                    growth <= TARGET_GROWTH,
+                )
+    fts, like = large.ops["fts"].stats, large.ops["like"].stats
+    speedup = like.pct(50) / fts.pct(50)
+    targets.add(
+        f"FTS5 against a LIKE scan (medians) at {large.posts:,} posts",
+        f"{speedup:.1f}×",
+        f"≥ {TARGET_FTS_SPEEDUP:g}×",
+        speedup >= TARGET_FTS_SPEEDUP,
+    )
+    targets.write(args.json)
+
+
 def report(
     args: argparse.Namespace,
     sizes: list[SizeResult],
@@ -1301,6 +1337,7 @@ def report(
                 f"| {verdict(r99 <= TARGET_GROWTH)} |"
             )
 
+    write_targets(args, sizes)
     large = sizes[-1]
     print(f"\n### `!board search` by query at {large.posts:,} posts (slowest 12 by median)\n")
     print(
@@ -1350,7 +1387,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="print the SQL of one call of each command at the large size, with query plans",
     )
+    add_smoke(parser)
     args = parser.parse_args(argv)
+    apply_smoke(args, members=300, posts=600, small=300, calls=20, scan_calls=10, warmup=5)
     if min(args.members, args.posts, args.calls, args.scan_calls) < 1 or args.small < 0:
         parser.error("--members, --posts, --calls and --scan-calls must be at least 1")
     if args.small >= args.posts:

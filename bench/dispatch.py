@@ -46,6 +46,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import Connection, insert  # noqa: E402
 
 from adapters.memory import MemoryAdapter  # noqa: E402
+from bench.kit import Targets, add_smoke, apply_smoke  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.config import Settings, StorageSettings, load_settings  # noqa: E402
 from bot.text import fold  # noqa: E402
@@ -471,6 +472,21 @@ def report(
     print("|---|---:|---:|---:|---:|---:|---:|---|:-:|")
     show_ok = show.rate >= TARGET_SHOW_RATE and show.pct(99) <= TARGET_SHOW_P99_MS
     find_ok = find.pct(99) <= TARGET_FIND_P99_MS
+    targets = Targets("dispatch")
+    size = f"{args.members:,} members"
+    targets.add(
+        f"`!profile show` throughput / p99 ({size})",
+        f"{show.rate:,.0f}/s / {show.pct(99):.2f} ms",
+        f"≥ {TARGET_SHOW_RATE:,.0f}/s, p99 ≤ {TARGET_SHOW_P99_MS:g} ms",
+        show_ok,
+    )
+    targets.add(
+        f"`!members find` p99 ({size})",
+        f"{find.pct(99):.2f} ms",
+        f"≤ {TARGET_FIND_P99_MS:g} ms",
+        find_ok,
+    )
+    targets.write(args.json)
     for stats, target, ok in (
         (show, f"≥ {TARGET_SHOW_RATE:,.0f}/s, p99 ≤ {TARGET_SHOW_P99_MS:g} ms", show_ok),
         (find, f"p99 ≤ {TARGET_FIND_P99_MS:g} ms", find_ok),
@@ -502,7 +518,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=("show", "find", "both"),
         help="run the measured phase(s) under cProfile and print the hotspots",
     )
+    add_smoke(parser)
     args = parser.parse_args(argv)
+    apply_smoke(args, members=300, show=50, find=30, warmup=10)
     if args.members < 1 or args.show < 1 or args.find < 1:
         parser.error("--members, --show and --find must be at least 1")
     return args
