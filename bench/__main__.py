@@ -4,6 +4,7 @@
     .venv/bin/python -m bench --smoke    # every benchmark at its tiny size (what CI runs)
     .venv/bin/python -m bench --save     # also write bench/results/<date>-<commit>.md
     .venv/bin/python -m bench --only board dispatch
+    .venv/bin/python -m bench --postgres postgresql://postgres@127.0.0.1:5432/test
 
 Each benchmark runs in its own process (``bench/NAME.py --json FILE``) and writes the targets
 it measured; this collects them beside the machine and the commit. A benchmark that fails
@@ -26,6 +27,7 @@ from pathlib import Path
 from bench.kit import ROOT, machine_info, verdict
 
 BENCHES = ("dispatch", "board", "scheduler", "discord_interactions", "matrix_roundtrip")
+ON_POSTGRES = ("dispatch",)  # the benchmarks that take --postgres URL
 
 
 def commit() -> str:
@@ -37,12 +39,16 @@ def commit() -> str:
     return revision + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
-def run_one(name: str, smoke: bool, directory: Path) -> tuple[dict[str, object], str, float]:
+def run_one(
+    name: str, smoke: bool, directory: Path, postgres: str | None = None
+) -> tuple[dict[str, object], str, float]:
     """Run bench/NAME.py; its targets (empty when it failed), its output and its seconds."""
-    result = directory / f"{name}.json"
+    result = directory / f"{name}{'-postgres' if postgres else ''}.json"
     command = [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--json", str(result)]
     if smoke:
         command.append("--smoke")
+    if postgres:
+        command += ["--postgres", postgres]
     began = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - began
@@ -81,15 +87,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--save", action="store_true", help="also write bench/results/<date>-<commit>.md"
     )
     parser.add_argument("--only", nargs="+", choices=BENCHES, help="these benchmarks only")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help=f"also run {', '.join(ON_POSTGRES)} on a new database on this PostgreSQL server",
+    )
     args = parser.parse_args(argv)
     runs: list[tuple[str, dict[str, object], float]] = []
     details: list[str] = []
     with tempfile.TemporaryDirectory(prefix="samen-bench-report-") as tmp:
-        for name in args.only or BENCHES:
-            print(f"bench/{name}.py{' --smoke' if args.smoke else ''} …", file=sys.stderr)
-            targets, output, seconds = run_one(name, args.smoke, Path(tmp))
-            runs.append((name, targets, seconds))
-            details.append(f"\n## bench/{name}.py ({seconds:.0f} s)\n\n{output.strip()}\n")
+        chosen = args.only or BENCHES
+        plan = [(name, None) for name in chosen]
+        if args.postgres:
+            plan += [(name, args.postgres) for name in chosen if name in ON_POSTGRES]
+        for name, postgres in plan:
+            label = f"{name} on PostgreSQL" if postgres else name
+            print(f"bench/{name}.py{' --smoke' if args.smoke else ''} ({label}) …", file=sys.stderr)
+            targets, output, seconds = run_one(name, args.smoke, Path(tmp), postgres)
+            runs.append((label, targets, seconds))
+            details.append(f"\n## {label} ({seconds:.0f} s)\n\n{output.strip()}\n")
             if not targets:
                 print(output, file=sys.stderr)
     report = table(runs, args.smoke)

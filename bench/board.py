@@ -1403,7 +1403,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     rng = random.Random(args.seed)
     targets = [n for n in (args.small, args.posts) if n]
     with tempfile.TemporaryDirectory(prefix="samen-bench-board-") as tmp:
-        app = make_app(Path(tmp) / "bench.db")
+        app = make_app(f"sqlite:///{Path(tmp) / 'bench.db'}")
         try:
             seeding: list[tuple[str, float]] = []
             started = time.perf_counter()

@@ -46,7 +46,14 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import Connection, insert  # noqa: E402
 
 from adapters.memory import MemoryAdapter  # noqa: E402
-from bench.kit import Targets, add_smoke, apply_smoke  # noqa: E402
+from bench.kit import (  # noqa: E402
+    Targets,
+    add_postgres,
+    add_smoke,
+    apply_smoke,
+    database_row,
+    scratch_database,
+)
 from bot.app import App  # noqa: E402
 from bot.config import Settings, StorageSettings, load_settings  # noqa: E402
 from bot.text import fold  # noqa: E402
@@ -253,11 +260,9 @@ class Stats:
 # -- setup -----------------------------------------------------------------------------------
 
 
-def make_app(db_path: Path) -> App:
+def make_app(url: str) -> App:
     settings: Settings = load_settings(ROOT / "bot.toml")
-    settings = settings.model_copy(
-        update={"storage": StorageSettings(url=f"sqlite:///{db_path}", echo_sql=False)}
-    )
+    settings = settings.model_copy(update={"storage": StorageSettings(url=url, echo_sql=False)})
     app = App(settings)
     app.prepare_database()
     return app
@@ -519,6 +524,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="run the measured phase(s) under cProfile and print the hotspots",
     )
     add_smoke(parser)
+    add_postgres(parser)
     args = parser.parse_args(argv)
     apply_smoke(args, members=300, show=50, find=30, warmup=10)
     if args.members < 1 or args.show < 1 or args.find < 1:
@@ -530,8 +536,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     rng = random.Random(args.seed)
-    with tempfile.TemporaryDirectory(prefix="samen-bench-") as tmp:
-        app = make_app(Path(tmp) / "bench.db")
+    with (
+        tempfile.TemporaryDirectory(prefix="samen-bench-") as tmp,
+        scratch_database(args.postgres, Path(tmp)) as url,
+    ):
+        app = make_app(url)
         try:
             started = time.perf_counter()
             seed(app, args.members, rng, recent_seen=args.recent_seen)
@@ -571,7 +580,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     print(f"\n--- {user}: {line}\n{sample[:600]}", file=sys.stderr)
             finally:
                 loop.close()
-            report(args, seeding, show, find, machine_info())
+            report(args, seeding, show, find, [*machine_info(), database_row(url)])
             if show_prof is not None:
                 print_hotspots("`!profile show`", show_prof, show.seconds)
                 _print_callers(show_prof)

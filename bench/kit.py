@@ -14,7 +14,7 @@ import json
 import os
 import platform
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -33,6 +33,60 @@ def add_smoke(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="also write each target's figure to FILE (what `python -m bench` collects)",
     )
+
+
+def add_postgres(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run on a new database on this PostgreSQL server (dropped after), not SQLite",
+    )
+
+
+@contextlib.contextmanager
+def scratch_database(postgres: str | None, directory: Path) -> Iterator[str]:
+    """The URL of an empty database at the latest schema: a SQLite file in ``directory``, or
+    a new database on the ``postgres`` server, dropped afterwards."""
+    if not postgres:
+        yield f"sqlite:///{directory / 'bench.db'}"
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from storage.db import Database, normalise_url
+
+    postgres = normalise_url(postgres)
+    server = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    name = f"samen_bench_{uuid.uuid4().hex[:12]}"
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(postgres).set(database=name).render_as_string(hide_password=False)
+        database = Database(url)
+        database.upgrade()
+        database.dispose()
+        yield url
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+def database_row(url: str) -> tuple[str, str]:
+    """The machine table's row for the database a run used."""
+    if url.startswith("sqlite"):
+        return ("database", f"SQLite {sqlite3.sqlite_version} (WAL, a temp file)")
+    from sqlalchemy import create_engine, text
+
+    from storage.db import normalise_url
+
+    engine = create_engine(normalise_url(url))
+    with engine.connect() as connection:
+        version = connection.execute(text("SHOW server_version")).scalar_one()
+    engine.dispose()
+    return ("database", f"PostgreSQL {version} (127.0.0.1)")
 
 
 @dataclass(frozen=True)
