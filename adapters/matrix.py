@@ -518,6 +518,11 @@ class MatrixAdapter:
         self, place_id: str, platform_user_id: str, role_id: str = "", grant: bool = True
     ) -> bool:
         if not grant:
-            return True  # leaving a circle does not put anyone out of a room
+            # the member left the circle: out of its room too (the bot needs the power to kick)
+            kicked = await self.client.room_kick(place_id, platform_user_id, reason="Samen")
+            if type(kicked).__name__ != "RoomKickResponse":
+                log.warning("could not remove %s from %s: %s", platform_user_id, place_id, kicked)
+                return False
+            return True
         answer = await self.client.room_invite(place_id, platform_user_id)
         return type(answer).__name__ == "RoomInviteResponse"

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.errors import UserError
 from bot.i18n import N_
-from bot.spec import CommandSpec
 from bot.text import closest
+
+if TYPE_CHECKING:
+    # bind() only reads a spec it is handed; bot.spec imports this module for tokenize()
+    from bot.spec import CommandSpec
 
 _OPENING = {'"': '"', "“": "”", "„": "“", "«": "»"}
 _KEY = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,31})=")

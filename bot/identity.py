@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, update
 from sqlalchemy import select as select_rows
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 
 from bot.errors import NotFound, UserError
 from bot.i18n import N_
@@ -19,6 +19,7 @@ from bot.text import fold
 from storage.circles import can_see
 from storage.identity import (
     Account,
+    LinkAttempt,
     LinkCode,
     Member,
     account_for,
@@ -141,6 +142,37 @@ def new_link_code(session: Session, member_id: int, platform: str, expires_at: d
             break
     session.add(LinkCode(code=code, member_id=member_id, platform=platform, expires_at=expires_at))
     return code
+
+
+LINK_WRONG_TRIES_PER_HOUR = 5  # wrong codes one member may say in an hour
+LINK_CODE_WRONG_TRIES = 5  # wrong codes said while a code is live before that code dies
+
+
+def link_tries_left(session: Session, member_id: int, now: datetime) -> int:
+    """How many wrong codes the member may still say this hour."""
+    since = now - timedelta(hours=1)
+    tried = session.exec(
+        select(func.count())
+        .select_from(LinkAttempt)
+        .where(col(LinkAttempt.member_id) == member_id, col(LinkAttempt.tried_at) > since)
+    ).one()
+    return max(0, LINK_WRONG_TRIES_PER_HOUR - int(tried))
+
+
+def is_link_code(session: Session, code: str) -> bool:
+    """Whether the code was given out (it may have expired)."""
+    return session.get(LinkCode, code) is not None
+
+
+def record_wrong_link_code(session: Session, account: Account, now: datetime) -> None:
+    """A code nobody was given: counts against the member, and against every live code that
+    this account could have redeemed (those made on another platform); such a code dies at
+    LINK_CODE_WRONG_TRIES."""
+    session.add(LinkAttempt(member_id=account.member_id, tried_at=now))
+    session.exec(delete(LinkAttempt).where(col(LinkAttempt.tried_at) <= now - timedelta(hours=1)))
+    live = (col(LinkCode.expires_at) >= now, col(LinkCode.platform) != account.platform)
+    session.exec(update(LinkCode).where(*live).values(wrong_tries=col(LinkCode.wrong_tries) + 1))
+    session.exec(delete(LinkCode).where(col(LinkCode.wrong_tries) >= LINK_CODE_WRONG_TRIES))
 
 
 def redeem_link_code(session: Session, code: str, account: Account, now: datetime) -> Member:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
+from bot.grammar import tokenize
 from bot.i18n import LazyText
 from bot.reply import Visibility
 
@@ -113,8 +114,6 @@ class CommandSpec:
     def slash_example(self, example: str) -> str:
         """A typed example (``circle join gent``) as a slash command (``/circle join
         circle:gent``)."""
-        from bot.grammar import tokenize
-
         words = tokenize(example)[len(self.path) :]
         positional = iter(self.positional)
         shown = [f"/{self.name}"]

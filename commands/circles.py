@@ -185,8 +185,8 @@ async def leave(ctx: Context, circle: CircleArg) -> Reply:
     ctx.session.delete(membership)
     assert circle.id is not None
     for place in store.places_of(ctx.session, circle.id):
-        if place.role_id:
-            ctx.invite(ctx.actor_id, place.platform, place.place_id, place.role_id, grant=False)
+        # out of the linked room (Matrix) or without the circle's role (Discord)
+        ctx.invite(ctx.actor_id, place.platform, place.place_id, place.role_id, grant=False)
     return Reply(text=ctx.t(N_("You left {circle}."), circle=circle.name))
 
 

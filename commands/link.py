@@ -9,7 +9,13 @@ from typing import Annotated
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_
-from bot.identity import new_link_code, redeem_link_code
+from bot.identity import (
+    is_link_code,
+    link_tries_left,
+    new_link_code,
+    record_wrong_link_code,
+    redeem_link_code,
+)
 from bot.params import Text
 from bot.reply import Reply, Visibility
 from bot.spec import CommandSet, Opt
@@ -49,6 +55,22 @@ async def link(
     digits = re.sub(r"[\s-]", "", code)
     if not re.fullmatch(r"\d{6}", digits):
         raise UserError(N_("A link code has six digits, like 483921."))
+    if link_tries_left(ctx.session, ctx.actor_id, ctx.now()) == 0:
+        raise UserError(N_("Too many wrong codes. Try again in an hour."))
+    if not is_link_code(ctx.session, digits):
+        # answered (not raised) so that the wrong try is written down
+        record_wrong_link_code(ctx.session, ctx.account, ctx.now())
+        left = link_tries_left(ctx.session, ctx.actor_id, ctx.now())
+        text = ctx.t(N_("That code is unknown or has expired. Ask for a new one with !link."))
+        if left:
+            text += " " + ctx.t.plural(
+                "You can try {count} more time this hour.",
+                "You can try {count} more times this hour.",
+                left,
+            )
+        else:
+            text += " " + ctx.t(N_("Too many wrong codes. Try again in an hour."))
+        return Reply(text=text, visibility=Visibility.PRIVATE, is_error=True)
     member = redeem_link_code(ctx.session, digits, ctx.account, ctx.now())
     return Reply(
         text=ctx.t(

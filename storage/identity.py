@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -65,6 +66,22 @@ class LinkCode(SQLModel, table=True):
     member_id: int = Field(sa_column=member_fk(index=True))
     platform: str = Field(sa_column=Column(String(16), nullable=False))
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # wrong codes said (by anyone, on another platform) while this one was live; at
+    # LINK_CODE_WRONG_TRIES the code is deleted, so guessing a six-digit code cannot pay off
+    wrong_tries: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, default=0, server_default="0")
+    )
+
+
+class LinkAttempt(SQLModel, table=True):
+    """A wrong link code said by a member: at most LINK_WRONG_TRIES_PER_HOUR an hour."""
+
+    __tablename__ = "link_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(sa_column=member_fk())
+    tried_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    __table_args__ = (Index("ix_link_attempt_member_tried", "member_id", "tried_at"),)
 
 
 _ACTOR = (

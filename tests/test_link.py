@@ -103,3 +103,48 @@ async def test_linking_keeps_circle_memberships_of_both(app: App, bot: MemoryAda
         memberships = list(session.exec(select(CircleMembership)))
         assert sorted(m.circle_id for m in memberships) == sorted(circle_ids)
         assert len({m.member_id for m in memberships}) == 1
+
+
+def _wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+async def test_five_wrong_codes_an_hour_then_the_member_must_wait(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    matrix = MemoryAdapter(bot.app, platform="matrix")
+    code = _code((await bot.say("fien", "!link")).text)
+    for left in (4, 3, 2, 1):
+        wrong = await matrix.say("@fien:example.org", f"!link {_wrong(code)}")
+        assert wrong.is_error
+        assert "onbekend" in wrong.text
+        assert f"nog {left} keer" in wrong.text
+    fifth = await matrix.say("@fien:example.org", f"!link {_wrong(code)}")
+    assert "Te veel verkeerde codes" in fifth.text
+    code = _code((await bot.say("fien", "!link")).text)  # a fresh code: the member is still held
+    held = await matrix.say("@fien:example.org", f"!link {code}")
+    assert held.is_error
+    assert "Te veel verkeerde codes" in held.text
+    clock.advance(timedelta(hours=1, seconds=1))
+    code = _code((await bot.say("fien", "!link")).text)
+    done = await matrix.say("@fien:example.org", f"!link {code}")
+    assert not done.is_error, done.text
+
+
+async def test_a_code_dies_after_five_wrong_tries(bot: MemoryAdapter) -> None:
+    matrix = MemoryAdapter(bot.app, platform="matrix")
+    code = _code((await bot.say("gust", "!link")).text)
+    for guesser in range(5):  # five members, one wrong guess each
+        guess = await matrix.say(f"@guess{guesser}:example.org", f"!link {_wrong(code)}")
+        assert guess.is_error
+    late = await matrix.say("@gust:example.org", f"!link {code}")
+    assert late.is_error
+    assert "onbekend of verlopen" in late.text
+
+
+async def test_wrong_tries_on_the_same_platform_leave_a_code_alone(bot: MemoryAdapter) -> None:
+    matrix = MemoryAdapter(bot.app, platform="matrix")
+    code = _code((await bot.say("hanne", "!link")).text)
+    for guesser in range(5):  # these could never redeem a console code anyway
+        await bot.say(f"guess{guesser}", f"!link {_wrong(code)}")
+    assert not (await matrix.say("@hanne:example.org", f"!link {code}")).is_error

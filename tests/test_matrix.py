@@ -91,6 +91,49 @@ async def test_circle_join_invites_to_the_circle_room(
     await bob.close()
 
 
+async def test_circle_leave_removes_the_member_from_the_circle_room(
+    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot_user = synapse.register(f"samen{next(_counter)}")
+    admin, bob = fresh(synapse, "admin"), fresh(synapse, "bob")
+    async with running_bot(
+        synapse,
+        bot_user,
+        tmp_path / "s.db",
+        monkeypatch=monkeypatch,
+        admins=(f"matrix:{admin.user.user_id}",),
+    ):
+        circle_room = await admin.room_with(bot_user.user_id)
+        levels = await admin.client.room_get_state_event(circle_room, "m.room.power_levels")
+        content = dict(levels.content)
+        content["users"] = {**content.get("users", {}), bot_user.user_id: 50}  # a moderator
+        await admin.client.room_put_state(circle_room, "m.room.power_levels", content)
+        await admin.sync()
+        await asyncio.sleep(0.5)
+        await admin.say(circle_room, "!circle link gent")
+        await admin.wait_for(notice_from(bot_user.user_id, circle_room, "Gent"))
+        own = await bob.room_with(bot_user.user_id)
+        await bob.say(own, "!circle join gent")
+        await bob.wait_for(lambda room_id, source: room_id == circle_room)
+        await bob.say(own, "!circle leave gent")
+        await bob.wait_for(notice_from(bot_user.user_id, own, "Gent"))
+
+        def bob_is_out(room_id: str, source: dict[str, object]) -> bool:
+            content = source.get("content")
+            return (
+                room_id == circle_room
+                and source.get("type") == "m.room.member"
+                and source.get("state_key") == bob.user.user_id
+                and isinstance(content, dict)
+                and content.get("membership") == "leave"
+            )
+
+        _, kicked = await admin.wait_for(bob_is_out)
+        assert kicked["sender"] == bot_user.user_id
+    await admin.close()
+    await bob.close()
+
+
 async def test_need_answered_and_intro_accepted_in_direct_messages(
     synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
