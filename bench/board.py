@@ -62,10 +62,9 @@ from bench.dispatch import (  # noqa: E402
     machine_info,
     make_app,
     print_hotspots,
-    verdict,
 )
 from bench.dispatch import seed as seed_members  # noqa: E402
-from bench.kit import Targets, add_smoke, apply_smoke  # noqa: E402
+from bench.kit import Targets, add_smoke, apply_smoke, verdict  # noqa: E402
 from bot.app import App  # noqa: E402
 from commands.matching import matching_members, matching_posts  # noqa: E402
 from storage.board import CLOSED, EXPIRED, NEED, OFFER, OPEN, Post, PostTag, tags_of  # noqa: E402

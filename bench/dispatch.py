@@ -26,11 +26,8 @@ import cProfile
 import gc
 import io
 import logging
-import os
-import platform
 import pstats
 import random
-import sqlite3
 import sys
 import tempfile
 import time
@@ -53,7 +50,10 @@ from bench.kit import (  # noqa: E402
     apply_smoke,
     database_row,
     scratch_database,
+    short_path,
+    verdict,
 )
+from bench.kit import machine_info as common_machine_info  # noqa: E402
 from bot.app import App  # noqa: E402
 from bot.config import Settings, StorageSettings, load_settings  # noqa: E402
 from bot.text import fold  # noqa: E402
@@ -404,7 +404,7 @@ def print_hotspots(title: str, stats: pstats.Stats, total_seconds: float, top: i
     print("|---:|---:|---:|---:|---|")
     rows = []
     for (file, line, func), (_cc, calls, own, cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        rows.append((cum, own, calls, f"{func} ({_short(file)}:{line})"))
+        rows.append((cum, own, calls, f"{func} ({short_path(file)}:{line})"))
     rows.sort(reverse=True)
     for cum, own, calls, where in rows[:top]:
         print(f"| {cum / total_seconds:6.1%} | {cum:.3f} | {own:.3f} | {calls} | `{where}` |")
@@ -416,43 +416,13 @@ def print_hotspots(title: str, stats: pstats.Stats, total_seconds: float, top: i
         print(f"| {own / total_seconds:6.1%} | {own:.3f} | {calls} | `{where}` |")
 
 
-def _short(file: str) -> str:
-    for marker in ("site-packages/", str(ROOT) + "/"):
-        if marker in file:
-            return file.split(marker, 1)[1]
-    return file
-
-
 # -- reporting -------------------------------------------------------------------------------
 
 
 def machine_info() -> list[tuple[str, str]]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 0
     import sqlalchemy
 
-    return [
-        ("nproc", str(usable)),
-        ("CPU", cpu),
-        ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
-        ("SQLite", sqlite3.sqlite_version),
-        ("SQLAlchemy", sqlalchemy.__version__),
-        ("OS", platform.platform()),
-    ]
-
-
-def verdict(ok: bool) -> str:
-    return "✅" if ok else "❌"
+    return common_machine_info(("SQLAlchemy", sqlalchemy.__version__))
 
 
 def report(
