@@ -16,7 +16,7 @@ from bot.config import SUPPORTED_LOCALES, Term
 from bot.errors import UserError
 from bot.i18n import N_, LazyText
 from bot.text import closest, fold
-from bot.timeparse import parse_day, parse_moment
+from bot.timeparse import YEARS_AHEAD, last_allowed_day, parse_day, parse_moment
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -286,6 +286,20 @@ class MemberRef(ParamType):
         return find_member(ctx, raw.strip())
 
 
+def _too_far(ctx: Context, typed: str) -> UserError:
+    """A date past what the calendar is asked to hold: say the range that is allowed."""
+    today = ctx.now().astimezone(ctx.settings.zone).date()
+    return UserError(
+        N_(
+            "“{value}” is too far ahead: give a date from today up to at most {years} years "
+            "ahead ({last})."
+        ),
+        value=typed,
+        years=YEARS_AHEAD,
+        last=ctx.t.date(last_allowed_day(today)),
+    )
+
+
 @dataclass(frozen=True)
 class Day(ParamType):
     """A calendar day as people type it: 2027-01-31, "31 januari", "in 2 weeks", "vendredi"."""
@@ -305,6 +319,8 @@ class Day(ParamType):
         today = ctx.now().astimezone(ctx.settings.zone).date()
         if day < today and not self.allow_past:
             raise UserError(N_("{day} is in the past."), day=ctx.t.date(day))
+        if day > last_allowed_day(today):
+            raise _too_far(ctx, raw)
         return day
 
 
@@ -324,6 +340,8 @@ class When(ParamType):
             )
         if moment <= ctx.now():
             raise UserError(N_("{moment} is in the past."), moment=ctx.t.datetime(moment, "short"))
+        if moment.date() > last_allowed_day(ctx.now().astimezone(ctx.settings.zone).date()):
+            raise _too_far(ctx, raw)
         return moment
 
 

@@ -17,18 +17,14 @@ from datetime import datetime
 
 from dateutil.rrule import rrulestr
 
+from bot.timeparse import WEEKDAY_NAMES
 from storage.folding import fold
 
-DAYS = {
-    "MO": ("maandag", "lundi", "monday", "maandagen", "lundis", "mondays"),
-    "TU": ("dinsdag", "mardi", "tuesday", "dinsdagen", "mardis", "tuesdays"),
-    "WE": ("woensdag", "mercredi", "wednesday", "woensdagen", "mercredis", "wednesdays"),
-    "TH": ("donderdag", "jeudi", "thursday", "donderdagen", "jeudis", "thursdays"),
-    "FR": ("vrijdag", "vendredi", "friday", "vrijdagen", "vendredis", "fridays"),
-    "SA": ("zaterdag", "samedi", "saturday", "zaterdagen", "samedis", "saturdays"),
-    "SU": ("zondag", "dimanche", "sunday", "zondagen", "dimanches", "sundays"),
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+# the weekday names and abbreviations: the one table per language of bot.timeparse
+_DAY_OF = {
+    word: WEEKDAY_CODES[day] for table in WEEKDAY_NAMES.values() for word, day in table.items()
 }
-_DAY_OF = {word: code for code, words in DAYS.items() for word in words}
 ORDINALS = {
     "first": 1,
     "eerste": 1,
@@ -103,7 +99,6 @@ _FILLER = {
     "et",
     "and",
 }
-WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
 class RecurrenceError(ValueError):
@@ -125,7 +120,7 @@ class Recurrence:
 
 def parse_recurrence(text: str, start: datetime) -> Recurrence:
     """A rule for the typed text; the start gives the weekday or day of the month if needed."""
-    words = [w for w in re.split(r"[\s,]+", fold(text)) if w]
+    words = [w.rstrip(".") for w in re.split(r"[\s,]+", fold(text)) if w.rstrip(".")]
     if not words:
         raise RecurrenceError(text)
     weekday = WEEKDAY_CODES[start.weekday()]

@@ -17,29 +17,56 @@ from bot.text import fold
 
 _LANGUAGES = ["nl", "fr", "en"]
 _NEXT_WORDS = ("volgende", "komende", "prochain", "prochaine", "next", "this", "deze", "ce")
-_WEEKDAYS = {
-    "maandag": 0,
-    "dinsdag": 1,
-    "woensdag": 2,
-    "donderdag": 3,
-    "vrijdag": 4,
-    "zaterdag": 5,
-    "zondag": 6,
-    "lundi": 0,
-    "mardi": 1,
-    "mercredi": 2,
-    "jeudi": 3,
-    "vendredi": 4,
-    "samedi": 5,
-    "dimanche": 6,
-    "monday": 0,
-    "tuesday": 1,
-    "wednesday": 2,
-    "thursday": 3,
-    "friday": 4,
-    "saturday": 5,
-    "sunday": 6,
+# One table per language: every weekday name and its usual abbreviations (folded; a final dot
+# is dropped before looking up), also in the plural for "elke maandagen", "les lundis".
+WEEKDAY_NAMES: dict[str, dict[str, int]] = {
+    "nl": {
+        **dict.fromkeys(("maandag", "maandagen", "ma", "maa"), 0),
+        **dict.fromkeys(("dinsdag", "dinsdagen", "di", "din"), 1),
+        **dict.fromkeys(("woensdag", "woensdagen", "wo", "woe"), 2),
+        **dict.fromkeys(("donderdag", "donderdagen", "do", "don"), 3),
+        **dict.fromkeys(("vrijdag", "vrijdagen", "vr", "vrij"), 4),
+        **dict.fromkeys(("zaterdag", "zaterdagen", "za", "zat"), 5),
+        **dict.fromkeys(("zondag", "zondagen", "zo", "zon"), 6),
+    },
+    "fr": {
+        **dict.fromkeys(("lundi", "lundis", "lun"), 0),
+        **dict.fromkeys(("mardi", "mardis", "mar"), 1),
+        **dict.fromkeys(("mercredi", "mercredis", "mer"), 2),
+        **dict.fromkeys(("jeudi", "jeudis", "jeu"), 3),
+        **dict.fromkeys(("vendredi", "vendredis", "ven"), 4),
+        **dict.fromkeys(("samedi", "samedis", "sam"), 5),
+        **dict.fromkeys(("dimanche", "dimanches", "dim"), 6),
+    },
+    "en": {
+        **dict.fromkeys(("monday", "mondays", "mon"), 0),
+        **dict.fromkeys(("tuesday", "tuesdays", "tue", "tues"), 1),
+        **dict.fromkeys(("wednesday", "wednesdays", "wed"), 2),
+        **dict.fromkeys(("thursday", "thursdays", "thu", "thur", "thurs"), 3),
+        **dict.fromkeys(("friday", "fridays", "fri"), 4),
+        **dict.fromkeys(("saturday", "saturdays", "sat"), 5),
+        **dict.fromkeys(("sunday", "sundays", "sun"), 6),
+    },
 }
+_WEEKDAYS = {word: day for table in WEEKDAY_NAMES.values() for word, day in table.items()}
+# the dates a member may type: from today up to this many years ahead (the calendar, reminders
+# and exports expand every stored date, so a date at the end of the calendar is never stored)
+YEARS_AHEAD = 5
+
+
+def last_allowed_day(today: date) -> date:
+    """The last day a member may give: ``YEARS_AHEAD`` years after today."""
+    try:
+        return today.replace(year=today.year + YEARS_AHEAD)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + YEARS_AHEAD, day=28)
+
+
+def weekday_of(word: str) -> int | None:
+    """0 (Monday) to 6 for a weekday name or abbreviation in nl, fr or en, else None."""
+    return _WEEKDAYS.get(fold(word).rstrip("."))
+
+
 _HOUR = re.compile(r"\b(\d{1,2})\s*[hu](?:\s*(\d{2}))?\b")
 _CLOCK = re.compile(r"\b(\d{1,2})[:.](\d{2})\b")
 
@@ -59,8 +86,9 @@ def _hour(text: str) -> tuple[str, time | None]:
 
 def _weekday_to_come(text: str, today: date) -> date | None:
     words = [w for w in fold(text).split() if w not in _NEXT_WORDS]
-    if len(words) == 1 and words[0] in _WEEKDAYS:
-        ahead = (_WEEKDAYS[words[0]] - today.weekday()) % 7 or 7
+    weekday = weekday_of(words[0]) if len(words) == 1 else None
+    if weekday is not None:
+        ahead = (weekday - today.weekday()) % 7 or 7
         return today + timedelta(days=ahead)
     return None
 

@@ -1,0 +1,136 @@
+"""Dates and recurrence as members type them (issue 10): bounds, weekday abbreviations,
+monthly rules, and a stored far date never breaking a later command."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from adapters.memory import MemoryAdapter
+from bot.app import App
+from bot.clock import FakeClock
+from bot.recurrence import parse_recurrence
+from bot.timeparse import parse_moment
+from tests.helpers import english
+from tests.helpers import number as meetup_number
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # Monday 4 January 2027, 10:00 in Brussels
+
+
+async def animator(bot: MemoryAdapter, user: str = "anim") -> None:
+    await english(bot, user, "admin")
+    await bot.say("admin", f"!circle animator add brussels {user}")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '!meetup create Far circle=brussels start="9999-12-31 08:30"',
+        '!meetup create Far circle=brussels start="2040-01-01 08:30" every="every monday"',
+        '!meetup create Far circle=brussels start="maandag 8:30" every="every monday" '
+        "until=9999-12-30",
+    ],
+)
+async def test_a_date_too_far_ahead_is_refused_with_the_allowed_range(
+    bot: MemoryAdapter, clock: FakeClock, line: str
+) -> None:
+    clock.set(NOW)
+    await animator(bot)
+    reply = await bot.say("anim", line)
+    assert reply.is_error, reply.text
+    assert "at most 5 years ahead" in reply.text and "Jan 4, 2032" in reply.text, reply.text
+
+
+async def test_moving_a_series_to_the_end_of_the_calendar_is_refused(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    clock.set(NOW)
+    await animator(bot)
+    created = await bot.say(
+        "anim", '!meetup create W circle=brussels start="maandag 8:30" every="every monday"'
+    )
+    number = meetup_number(created.title)
+    moved = await bot.say("anim", f'!meetup move {number} series "9999-12-31 08:30"')
+    assert moved.is_error and "at most 5 years ahead" in moved.text, moved.text
+    shown = await bot.say("anim", f"!meetup show {number}")
+    assert "January 11, 2027 08:30" in {f.name: f.value for f in shown.fields}["Next dates"]
+
+
+@pytest.mark.parametrize("rule", ["", "FREQ=WEEKLY;BYDAY=FR", "FREQ=DAILY"])
+async def test_a_stored_meetup_at_the_end_of_the_calendar_breaks_no_command(
+    app: App, bot: MemoryAdapter, clock: FakeClock, rule: str
+) -> None:
+    from storage.meetups import Meetup
+
+    clock.set(NOW)
+    await animator(bot)
+    with app.database.session() as session:
+        far = datetime(9999, 12, 31, 8, 30)
+        meetup = Meetup(
+            circle_id=None,
+            title="Far",
+            format="meetup",
+            local_start=far,
+            timezone="Europe/Brussels",
+            first_start=far.replace(tzinfo=BRUSSELS).astimezone(UTC),
+            duration_minutes=90,
+            rrule=rule,
+            created_by=1,
+            created_at=NOW,
+        )
+        session.add(meetup)
+        session.commit()
+        number = meetup.id
+    for line in (
+        f"!meetup show {number}",
+        f"!meetup attendees {number}",
+        f"!meetup ics {number}",
+        f"!meetup rsvp {number} going",
+        f"!meetup rsvp {number} going 2027-01-08",
+        "!meetup list",
+        "!circle info brussels",
+    ):
+        reply = await bot.say("anim", line)
+        assert "went wrong" not in reply.text.lower(), (line, reply.text)
+        assert reply.text or reply.title or reply.fields, line
+
+
+ABBREVIATIONS = {
+    0: ("ma", "ma.", "maandag", "lun", "lun.", "lundi", "mon", "mon.", "monday"),
+    1: ("di", "di.", "dinsdag", "mar", "mar.", "mardi", "tue", "tue.", "tuesday"),
+    2: ("wo", "wo.", "woensdag", "mer", "mer.", "mercredi", "wed", "wed.", "wednesday"),
+    3: ("do", "do.", "donderdag", "jeu", "jeu.", "jeudi", "thu", "thu.", "thursday"),
+    4: ("vr", "vr.", "vrijdag", "ven", "ven.", "vendredi", "fri", "fri.", "friday"),
+    5: ("za", "za.", "zaterdag", "sam", "sam.", "samedi", "sat", "sat.", "saturday"),
+    6: ("zo", "zo.", "zondag", "dim", "dim.", "dimanche", "sun", "sun.", "sunday"),
+}
+CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+@pytest.mark.parametrize(
+    ("day", "word"), [(day, word) for day, words in ABBREVIATIONS.items() for word in words]
+)
+def test_every_weekday_name_and_abbreviation_means_that_day(day: int, word: str) -> None:
+    moment = parse_moment(f"{word} 8:30", NOW, BRUSSELS)
+    assert moment is not None, word
+    assert (moment.weekday(), moment.hour, moment.minute) == (day, 8, 30), (word, moment)
+    assert NOW < moment <= NOW.replace(day=11, hour=23), (word, moment)  # the coming one
+    start = datetime(2027, 1, 11, 8, 30, tzinfo=BRUSSELS)
+    for phrase in (f"every {word}", f"elke {word}", f"chaque {word}"):
+        assert parse_recurrence(phrase, start).rule == f"FREQ=WEEKLY;BYDAY={CODES[day]}", phrase
+
+
+async def test_an_abbreviated_weekday_schedules_that_day(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    clock.set(NOW)
+    await animator(bot)
+    reply = await bot.say(
+        "anim", '!meetup create W circle=brussels start="ma 8:30" every="elke ma."'
+    )
+    assert not reply.is_error, reply.text
+    dates = {f.name: f.value for f in reply.fields}["Next dates"]
+    assert "Monday, January 11, 2027 08:30" in dates and "Tuesday" not in dates
