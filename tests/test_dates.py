@@ -134,3 +134,55 @@ async def test_an_abbreviated_weekday_schedules_that_day(
     assert not reply.is_error, reply.text
     dates = {f.name: f.value for f in reply.fields}["Next dates"]
     assert "Monday, January 11, 2027 08:30" in dates and "Tuesday" not in dates
+
+
+MONDAY = datetime(2027, 1, 11, 8, 30, tzinfo=BRUSSELS)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "rule"),
+    [
+        ("le 15 de chaque mois", "FREQ=MONTHLY;BYMONTHDAY=15"),
+        ("de 15e van elke maand", "FREQ=MONTHLY;BYMONTHDAY=15"),
+        ("the 15th of every month", "FREQ=MONTHLY;BYMONTHDAY=15"),
+        ("every month on the 15th", "FREQ=MONTHLY;BYMONTHDAY=15"),
+        ("elke eerste maandag van de maand", "FREQ=MONTHLY;BYDAY=+1MO"),
+        ("le premier lundi du mois", "FREQ=MONTHLY;BYDAY=+1MO"),
+        ("the last friday of every month", "FREQ=MONTHLY;BYDAY=-1FR"),
+        ("tous les 15 mois", "FREQ=MONTHLY;INTERVAL=15"),
+        ("every other friday", "FREQ=WEEKLY;BYDAY=FR;INTERVAL=2"),
+        ("un vendredi sur deux", "FREQ=WEEKLY;BYDAY=FR;INTERVAL=2"),
+        ("une semaine sur deux le vendredi", "FREQ=WEEKLY;BYDAY=FR;INTERVAL=2"),
+        ("tweewekelijks", "FREQ=WEEKLY;BYDAY=MO;INTERVAL=2"),
+        ("biweekly", "FREQ=WEEKLY;BYDAY=MO;INTERVAL=2"),
+        ("tous les 15 jours", "FREQ=WEEKLY;BYDAY=MO;INTERVAL=2"),
+        ("every weekday", "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"),
+        ("elke werkdag", "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"),
+        ("every 2 weeks", "FREQ=WEEKLY;BYDAY=MO;INTERVAL=2"),
+    ],
+)
+def test_monthly_and_other_repetitions_in_three_languages(phrase: str, rule: str) -> None:
+    assert parse_recurrence(phrase, MONDAY).rule == rule
+
+
+@pytest.mark.parametrize(
+    ("every", "expected"),
+    [
+        ("le 15 de chaque mois", ["January 15, 2027", "February 15, 2027", "March 15, 2027"]),
+        ("tous les 15 jours", ["January 11, 2027", "January 25, 2027", "February 8, 2027"]),
+        ("the last friday of every month", ["January 29, 2027", "February 26, 2027"]),
+    ],
+)
+async def test_a_monthly_or_fortnightly_meetup_lists_those_dates(
+    bot: MemoryAdapter, clock: FakeClock, every: str, expected: list[str]
+) -> None:
+    clock.set(NOW)
+    await animator(bot)
+    reply = await bot.say(
+        "anim", f'!meetup create M circle=brussels start="lundi 8h30" every="{every}"'
+    )
+    assert not reply.is_error, reply.text
+    dates = {f.name: f.value for f in reply.fields}["Next dates"]
+    for day in expected:
+        assert f"{day} 08:30" in dates, (every, dates)
+    assert "January 18, 2027" not in dates
