@@ -48,6 +48,29 @@ WEEKDAY_NAMES: dict[str, dict[str, int]] = {
         **dict.fromkeys(("sunday", "sundays", "sun"), 6),
     },
 }
+# Phrases for a day that dateparser misses, one table per language (folded): "today" in the
+# evening, and the week after this one ("volgende week dinsdag", "mardi de la semaine
+# prochaine", "next week tuesday").
+TODAY_PHRASES: dict[str, tuple[str, ...]] = {
+    "nl": ("vanavond", "deze avond", "vannacht", "vanmiddag", "vanmorgen", "vanochtend"),
+    "fr": ("ce soir", "cette nuit", "cet apres-midi", "cet apres midi", "ce matin"),
+    "en": ("tonight", "this evening", "this afternoon", "this morning"),
+}
+NEXT_WEEK_PHRASES: dict[str, tuple[str, ...]] = {
+    "nl": ("volgende week", "komende week"),
+    "fr": ("de la semaine prochaine", "la semaine prochaine", "semaine prochaine"),
+    "en": ("next week",),
+}
+_TODAY = {phrase for phrases in TODAY_PHRASES.values() for phrase in phrases}
+_NEXT_WEEK = re.compile(
+    r"(?<!\w)("
+    + "|".join(
+        re.escape(phrase)
+        for phrases in NEXT_WEEK_PHRASES.values()
+        for phrase in sorted(phrases, key=len, reverse=True)
+    )
+    + r")(?!\w)"
+)
 _WEEKDAYS = {word: day for table in WEEKDAY_NAMES.values() for word, day in table.items()}
 # the dates a member may type: from today up to this many years ahead (the calendar, reminders
 # and exports expand every stored date, so a date at the end of the calendar is never stored)
@@ -85,7 +108,17 @@ def _hour(text: str) -> tuple[str, time | None]:
 
 
 def _weekday_to_come(text: str, today: date) -> date | None:
-    words = [w for w in fold(text).split() if w not in _NEXT_WORDS]
+    folded = " ".join(fold(text).split())
+    if folded in _TODAY:
+        return today
+    next_week, count = _NEXT_WEEK.subn(" ", folded)
+    if count:  # the weekday in the week after this one (weeks start on Monday)
+        words = next_week.split()
+        weekday = weekday_of(words[0]) if len(words) == 1 else None
+        if weekday is None:
+            return None
+        return today + timedelta(days=7 - today.weekday() + weekday)
+    words = [w for w in folded.split() if w not in _NEXT_WORDS]
     weekday = weekday_of(words[0]) if len(words) == 1 else None
     if weekday is not None:
         ahead = (weekday - today.weekday()) % 7 or 7

@@ -186,3 +186,34 @@ async def test_a_monthly_or_fortnightly_meetup_lists_those_dates(
     for day in expected:
         assert f"{day} 08:30" in dates, (every, dates)
     assert "January 18, 2027" not in dates
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("volgende week dinsdag 14:00", datetime(2027, 1, 12, 14, 0)),
+        ("next week tuesday 14:00", datetime(2027, 1, 12, 14, 0)),
+        ("mardi de la semaine prochaine 14h", datetime(2027, 1, 12, 14, 0)),
+        ("volgende dinsdag 14:00", datetime(2027, 1, 5, 14, 0)),  # the coming one
+        ("ce soir 19h", datetime(2027, 1, 4, 19, 0)),
+        ("vanavond 19u30", datetime(2027, 1, 4, 19, 30)),
+        ("tonight 19:15", datetime(2027, 1, 4, 19, 15)),
+    ],
+)
+def test_next_week_and_tonight(typed: str, expected: datetime) -> None:
+    assert parse_moment(typed, NOW, BRUSSELS) == expected.replace(tzinfo=BRUSSELS)
+
+
+async def test_a_meetup_next_week_tuesday_tonight(bot: MemoryAdapter, clock: FakeClock) -> None:
+    clock.set(NOW)
+    await animator(bot)
+    reply = await bot.say(
+        "anim", '!meetup create A circle=brussels start="volgende week dinsdag 14:00"'
+    )
+    assert (
+        "Tuesday, January 12, 2027 14:00" in {f.name: f.value for f in reply.fields}["Next dates"]
+    ), reply.text
+    reply = await bot.say("anim", '!meetup create B circle=brussels start="ce soir 19h"')
+    assert (
+        "Monday, January 4, 2027 19:00" in {f.name: f.value for f in reply.fields}["Next dates"]
+    ), reply.text
