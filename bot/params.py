@@ -16,7 +16,7 @@ from bot.config import SUPPORTED_LOCALES, Term
 from bot.errors import UserError
 from bot.i18n import N_, LazyText
 from bot.text import closest, fold
-from bot.timeparse import YEARS_AHEAD, last_allowed_day, parse_day, parse_moment
+from bot.timeparse import YEARS_AHEAD, last_allowed_day, parse_day, parse_when
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -324,13 +324,30 @@ class Day(ParamType):
         return day
 
 
+@dataclass(frozen=True, slots=True)
+class TypedMoment:
+    """A moment as typed; without a time of day (``has_time`` false) ``at`` is midnight, for
+    the command to complete (with a meetup format's usual time, for example)."""
+
+    at: datetime
+    has_time: bool
+
+
+ASK_TIME = N_("At what time? Add it to the date, for example “{example}”.")
+
+
 @dataclass(frozen=True)
 class When(ParamType):
-    """A moment as people type it: "maandag 8:30", "lundi prochain 8h30", "2027-01-11 08:30"."""
+    """A moment as people type it: "maandag 8:30", "lundi prochain 8h30", "2027-01-11 08:30".
 
-    async def convert(self, ctx: Context, raw: str) -> datetime:
-        moment = parse_moment(raw, ctx.now(), ctx.settings.zone)
-        if moment is None:
+    A date without a time ("morgen") is refused with a question for the time, unless
+    ``time_optional``: then the value is a ``TypedMoment`` that says whether a time was given."""
+
+    time_optional: bool = False
+
+    async def convert(self, ctx: Context, raw: str) -> datetime | TypedMoment:
+        found = parse_when(raw, ctx.now(), ctx.settings.zone)
+        if found is None:
             raise UserError(
                 N_(
                     "I don't understand “{value}”. Try “next monday 8:30”, “lundi 8h30” or "
@@ -338,11 +355,19 @@ class When(ParamType):
                 ),
                 value=raw,
             )
+        moment, has_time = found
+        today = ctx.now().astimezone(ctx.settings.zone).date()
+        if moment.date() > last_allowed_day(today):
+            raise _too_far(ctx, raw)
+        if not has_time:
+            if moment.date() < today:
+                raise UserError(N_("{day} is in the past."), day=ctx.t.date(moment.date()))
+            if not self.time_optional:
+                raise UserError(ASK_TIME, example=f"{raw.strip()} 8:30")
+            return TypedMoment(moment, False)
         if moment <= ctx.now():
             raise UserError(N_("{moment} is in the past."), moment=ctx.t.datetime(moment, "short"))
-        if moment.date() > last_allowed_day(ctx.now().astimezone(ctx.settings.zone).date()):
-            raise _too_far(ctx, raw)
-        return moment
+        return TypedMoment(moment, True) if self.time_optional else moment
 
 
 _DURATION = re.compile(r"^(?:(\d{1,3})\s*[hu])?\s*(\d{1,4})?\s*(?:m|min|minutes?)?$")

@@ -126,26 +126,48 @@ def _weekday_to_come(text: str, today: date) -> date | None:
     return None
 
 
-def parse_moment(text: str, now: datetime, zone: ZoneInfo) -> datetime | None:
-    """An aware instant for what was typed, or None. A date without a time is midnight."""
-    local_now = now.astimezone(zone)
-    rest, clock = _hour(text)
-    day = _weekday_to_come(rest, local_now.date()) if rest else local_now.date()
-    if day is not None:
-        return datetime.combine(day, clock or time(0, 0), tzinfo=zone)
+def _dateparser(text: str, base: datetime) -> datetime | None:
     parsed = dateparser.parse(
-        text if clock is None else f"{rest} {clock:%H:%M}",
+        text,
         languages=_LANGUAGES,
         settings={
             "PREFER_DATES_FROM": "future",
-            "RELATIVE_BASE": local_now.replace(tzinfo=None),
+            "RELATIVE_BASE": base,
             "DATE_ORDER": "DMY",
             "RETURN_AS_TIMEZONE_AWARE": False,
         },
     )
-    if not isinstance(parsed, datetime):
+    return parsed if isinstance(parsed, datetime) else None
+
+
+def parse_when(text: str, now: datetime, zone: ZoneInfo) -> tuple[datetime, bool] | None:
+    """An aware instant for what was typed and whether it had a time of day, or None.
+    A date without a time ("morgen", "31 januari") is at midnight."""
+    local_now = now.astimezone(zone)
+    rest, clock = _hour(text)
+    day = _weekday_to_come(rest, local_now.date()) if rest else local_now.date()
+    if day is not None:
+        return datetime.combine(day, clock or time(0, 0), tzinfo=zone), clock is not None
+    typed = text if clock is None else f"{rest} {clock:%H:%M}"
+    base = local_now.replace(tzinfo=None)
+    parsed = _dateparser(typed, base)
+    if parsed is None:
         return None
-    return parsed.replace(tzinfo=zone)
+    if clock is None:
+        # dateparser gives "morgen" the clock time of its base: with a base at another
+        # time of day, a date without a time moves with it
+        other = _dateparser(typed, base + timedelta(minutes=7))
+        moved = other is not None and other - parsed == timedelta(minutes=7)
+        midnight = other is not None and parsed.time() == other.time() == time(0, 0)
+        if (moved and parsed.time() == base.time()) or midnight:  # "2027-01-07": a day only
+            return datetime.combine(parsed.date(), time(0, 0), tzinfo=zone), False
+    return parsed.replace(tzinfo=zone), True
+
+
+def parse_moment(text: str, now: datetime, zone: ZoneInfo) -> datetime | None:
+    """An aware instant for what was typed, or None. A date without a time is midnight."""
+    found = parse_when(text, now, zone)
+    return found[0] if found else None
 
 
 def parse_day(text: str, now: datetime, zone: ZoneInfo) -> date | None:

@@ -217,3 +217,27 @@ async def test_a_meetup_next_week_tuesday_tonight(bot: MemoryAdapter, clock: Fak
     assert (
         "Monday, January 4, 2027 19:00" in {f.name: f.value for f in reply.fields}["Next dates"]
     ), reply.text
+
+
+async def test_a_date_without_a_time_takes_the_formats_usual_time_or_asks(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    clock.set(NOW)  # 10:00 in Brussels: the clock time must not be taken
+    await animator(bot)
+    before = await bot.say("anim", "!meetup list")
+    asked = await bot.say("anim", "!meetup create Chat circle=brussels start=morgen")
+    assert asked.is_error and "At what time?" in asked.text, asked.text
+    assert (await bot.say("anim", "!meetup list")).text == before.text
+    made = await bot.say(
+        "anim", "!meetup create Breakfast circle=brussels start=morgen format=work-breakfast"
+    )
+    assert not made.is_error, made.text
+    assert "Tuesday, January 5, 2027 08:30" in {f.name: f.value for f in made.fields}["Next dates"]
+    assert "No time was given, so I took the usual 08:30." in made.text
+    number = meetup_number(made.title)
+    moved = await bot.say("anim", f"!meetup move {number} 1 2027-01-07")
+    assert not moved.is_error, moved.text
+    assert "January 7, 2027 08:30" in moved.text and "usual 08:30" in moved.text
+    timed = await bot.say("anim", '!meetup create Walk circle=brussels start="morgen 14:00"')
+    assert "14:00" in {f.name: f.value for f in timed.fields}["Next dates"]
+    assert "No time was given" not in timed.text
