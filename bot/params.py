@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -331,6 +331,7 @@ class TypedMoment:
 
     at: datetime
     has_time: bool
+    typed_time: str = ""  # a local time that does not exist (spring DST gap), as typed
 
 
 ASK_TIME = N_("At what time? Add it to the date, for example “{example}”.")
@@ -365,9 +366,15 @@ class When(ParamType):
             if not self.time_optional:
                 raise UserError(ASK_TIME, example=f"{raw.strip()} 8:30")
             return TypedMoment(moment, False)
+        # a local time in the spring gap (02:30 when the clocks go from 02:00 to 03:00) does
+        # not exist: it becomes the time it means on the clock (03:30), and the answer says so
+        real = moment.astimezone(UTC).astimezone(moment.tzinfo)
+        typed_time = "" if real.time() == moment.time() else f"{moment:%H:%M}"
         if moment <= ctx.now():
             raise UserError(N_("{moment} is in the past."), moment=ctx.t.datetime(moment, "short"))
-        return TypedMoment(moment, True) if self.time_optional else moment
+        if self.time_optional:
+            return TypedMoment(real, True, typed_time)
+        return real
 
 
 _DURATION = re.compile(r"^(?:(\d{1,3})\s*[hu])?\s*(\d{1,4})?\s*(?:m|min|minutes?)?$")

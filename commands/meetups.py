@@ -394,6 +394,13 @@ def _announce_new_meetup(
 def complete_moment(ctx: Context, typed: TypedMoment, usual: time | None) -> tuple[datetime, str]:
     """The start for a typed moment, and a note for the answer when a usual time was taken
     for a date given without one (with no usual time, ask for the time)."""
+    if typed.has_time and typed.typed_time:
+        return typed.at, ctx.t(
+            N_("{typed} does not exist on {day} (the clocks go forward): I took {time}."),
+            typed=typed.typed_time,
+            day=ctx.t.date(typed.at.date()),
+            time=f"{typed.at:%H:%M}",
+        )
     if typed.has_time:
         return typed.at, ""
     if usual is None:

@@ -241,3 +241,16 @@ async def test_a_date_without_a_time_takes_the_formats_usual_time_or_asks(
     timed = await bot.say("anim", '!meetup create Walk circle=brussels start="morgen 14:00"')
     assert "14:00" in {f.name: f.value for f in timed.fields}["Next dates"]
     assert "No time was given" not in timed.text
+
+
+async def test_a_time_in_the_spring_gap_is_moved_and_the_answer_says_so(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    clock.set(NOW)
+    await animator(bot)
+    made = await bot.say("anim", '!meetup create Night circle=brussels start="2027-03-28 02:30"')
+    assert not made.is_error, made.text
+    assert "Sunday, March 28, 2027 03:30" in {f.name: f.value for f in made.fields}["Next dates"]
+    assert "02:30 does not exist on" in made.text and "I took 03:30" in made.text, made.text
+    normal = await bot.say("anim", '!meetup create Day circle=brussels start="2027-03-27 02:30"')
+    assert "does not exist" not in normal.text
