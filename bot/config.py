@@ -47,6 +47,12 @@ class Term(_Section):
         return wanted in {fold(self.key), fold(self.nl), fold(self.fr), fold(self.en)}
 
 
+class MeetupFormat(Term):
+    """A meetup format; ``time`` is its usual start ("08:30"), used when a date has no time."""
+
+    time: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] | None = None
+
+
 class CircleSeed(_Section):
     """A circle created at start-up when it does not exist yet."""
 
@@ -124,7 +130,7 @@ class Settings(_Section):
     reminder_grace_minutes: Annotated[int, Field(ge=0, le=10080)] = 120
     reminder_group_threshold: Annotated[int, Field(ge=2, le=1000)] = 5
     waitlist_offer_hours: Annotated[int, Field(ge=1, le=168)] = 12
-    formats: tuple[Term, ...] = ()
+    formats: tuple[MeetupFormat, ...] = ()
     venues: tuple[VenueSeed, ...] = ()
     source: str = Field(default="<defaults>", exclude=True)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -16,7 +16,7 @@ from bot.config import SUPPORTED_LOCALES, Term
 from bot.errors import UserError
 from bot.i18n import N_, LazyText
 from bot.text import closest, fold
-from bot.timeparse import parse_day, parse_moment
+from bot.timeparse import YEARS_AHEAD, last_allowed_day, parse_day, parse_when
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -286,6 +286,20 @@ class MemberRef(ParamType):
         return find_member(ctx, raw.strip())
 
 
+def _too_far(ctx: Context, typed: str) -> UserError:
+    """A date past what the calendar is asked to hold: say the range that is allowed."""
+    today = ctx.now().astimezone(ctx.settings.zone).date()
+    return UserError(
+        N_(
+            "“{value}” is too far ahead: give a date from today up to at most {years} years "
+            "ahead ({last})."
+        ),
+        value=typed,
+        years=YEARS_AHEAD,
+        last=ctx.t.date(last_allowed_day(today)),
+    )
+
+
 @dataclass(frozen=True)
 class Day(ParamType):
     """A calendar day as people type it: 2027-01-31, "31 januari", "in 2 weeks", "vendredi"."""
@@ -305,16 +319,36 @@ class Day(ParamType):
         today = ctx.now().astimezone(ctx.settings.zone).date()
         if day < today and not self.allow_past:
             raise UserError(N_("{day} is in the past."), day=ctx.t.date(day))
+        if day > last_allowed_day(today):
+            raise _too_far(ctx, raw)
         return day
+
+
+@dataclass(frozen=True, slots=True)
+class TypedMoment:
+    """A moment as typed; without a time of day (``has_time`` false) ``at`` is midnight, for
+    the command to complete (with a meetup format's usual time, for example)."""
+
+    at: datetime
+    has_time: bool
+    typed_time: str = ""  # a local time that does not exist (spring DST gap), as typed
+
+
+ASK_TIME = N_("At what time? Add it to the date, for example “{example}”.")
 
 
 @dataclass(frozen=True)
 class When(ParamType):
-    """A moment as people type it: "maandag 8:30", "lundi prochain 8h30", "2027-01-11 08:30"."""
+    """A moment as people type it: "maandag 8:30", "lundi prochain 8h30", "2027-01-11 08:30".
 
-    async def convert(self, ctx: Context, raw: str) -> datetime:
-        moment = parse_moment(raw, ctx.now(), ctx.settings.zone)
-        if moment is None:
+    A date without a time ("morgen") is refused with a question for the time, unless
+    ``time_optional``: then the value is a ``TypedMoment`` that says whether a time was given."""
+
+    time_optional: bool = False
+
+    async def convert(self, ctx: Context, raw: str) -> datetime | TypedMoment:
+        found = parse_when(raw, ctx.now(), ctx.settings.zone)
+        if found is None:
             raise UserError(
                 N_(
                     "I don't understand “{value}”. Try “next monday 8:30”, “lundi 8h30” or "
@@ -322,9 +356,25 @@ class When(ParamType):
                 ),
                 value=raw,
             )
+        moment, has_time = found
+        today = ctx.now().astimezone(ctx.settings.zone).date()
+        if moment.date() > last_allowed_day(today):
+            raise _too_far(ctx, raw)
+        if not has_time:
+            if moment.date() < today:
+                raise UserError(N_("{day} is in the past."), day=ctx.t.date(moment.date()))
+            if not self.time_optional:
+                raise UserError(ASK_TIME, example=f"{raw.strip()} 8:30")
+            return TypedMoment(moment, False)
+        # a local time in the spring gap (02:30 when the clocks go from 02:00 to 03:00) does
+        # not exist: it becomes the time it means on the clock (03:30), and the answer says so
+        real = moment.astimezone(UTC).astimezone(moment.tzinfo)
+        typed_time = "" if real.time() == moment.time() else f"{moment:%H:%M}"
         if moment <= ctx.now():
             raise UserError(N_("{moment} is in the past."), moment=ctx.t.datetime(moment, "short"))
-        return moment
+        if self.time_optional:
+            return TypedMoment(real, True, typed_time)
+        return real
 
 
 _DURATION = re.compile(r"^(?:(\d{1,3})\s*[hu])?\s*(\d{1,4})?\s*(?:m|min|minutes?)?$")

@@ -4,6 +4,11 @@
     "every 2 weeks", "om de 2 weken", "toutes les 2 semaines" → FREQ=WEEKLY;INTERVAL=2
     "first tuesday of the month", "eerste dinsdag van de maand",
     "premier mardi du mois"                                 → FREQ=MONTHLY;BYDAY=+1TU
+    "le 15 de chaque mois", "de 15e van elke maand", "the 15th of every month"
+                                                            → FREQ=MONTHLY;BYMONTHDAY=15
+    "every other friday", "un vendredi sur deux", "tweewekelijks", "biweekly",
+    "tous les 15 jours"                                     → FREQ=WEEKLY;...;INTERVAL=2
+    "every weekday", "elke werkdag", "chaque jour ouvrable" → FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR
     "daily", "weekly", "monthly" and their nl/fr words.
 
 The end of a series (a date or a count) is given separately and added as UNTIL or COUNT.
@@ -17,18 +22,14 @@ from datetime import datetime
 
 from dateutil.rrule import rrulestr
 
+from bot.timeparse import WEEKDAY_NAMES
 from storage.folding import fold
 
-DAYS = {
-    "MO": ("maandag", "lundi", "monday", "maandagen", "lundis", "mondays"),
-    "TU": ("dinsdag", "mardi", "tuesday", "dinsdagen", "mardis", "tuesdays"),
-    "WE": ("woensdag", "mercredi", "wednesday", "woensdagen", "mercredis", "wednesdays"),
-    "TH": ("donderdag", "jeudi", "thursday", "donderdagen", "jeudis", "thursdays"),
-    "FR": ("vrijdag", "vendredi", "friday", "vrijdagen", "vendredis", "fridays"),
-    "SA": ("zaterdag", "samedi", "saturday", "zaterdagen", "samedis", "saturdays"),
-    "SU": ("zondag", "dimanche", "sunday", "zondagen", "dimanches", "sundays"),
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+# the weekday names and abbreviations: the one table per language of bot.timeparse
+_DAY_OF = {
+    word: WEEKDAY_CODES[day] for table in WEEKDAY_NAMES.values() for word, day in table.items()
 }
-_DAY_OF = {word: code for code, words in DAYS.items() for word in words}
 ORDINALS = {
     "first": 1,
     "eerste": 1,
@@ -103,7 +104,6 @@ _FILLER = {
     "et",
     "and",
 }
-WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
 class RecurrenceError(ValueError):
@@ -123,24 +123,105 @@ class Recurrence:
         return rule
 
 
+# Phrases that say an interval or a set of days in other words, one table per language
+# (folded; matched as whole words and rewritten before the words are read).
+_OTHER = "@other"  # every second one: "every other", "sur deux", "om de andere"
+_WORKDAYS = "@workdays"  # Monday to Friday
+PHRASES: dict[str, dict[str, str]] = {
+    "nl": {
+        "tweewekelijks": "2 weken",
+        "veertien dagen": "2 weken",
+        "14 dagen": "2 weken",
+        "andere": _OTHER,
+        "werkdag": _WORKDAYS,
+        "werkdagen": _WORKDAYS,
+        "weekdag": _WORKDAYS,
+        "weekdagen": _WORKDAYS,
+    },
+    "fr": {
+        "quinze jours": "2 semaines",
+        "15 jours": "2 semaines",
+        "huit jours": "1 semaine",
+        "8 jours": "1 semaine",
+        "sur deux": _OTHER,
+        "sur 2": _OTHER,
+        "jours ouvrables": _WORKDAYS,
+        "jour ouvrable": _WORKDAYS,
+        "jours ouvres": _WORKDAYS,
+        "jour ouvre": _WORKDAYS,
+        "jours de semaine": _WORKDAYS,
+        "jour de semaine": _WORKDAYS,
+        "un": "",
+        "une": "",
+    },
+    "en": {
+        "biweekly": "2 weeks",
+        "bi-weekly": "2 weeks",
+        "fortnightly": "2 weeks",
+        "fortnight": "2 weeks",
+        "other": _OTHER,
+        "weekday": _WORKDAYS,
+        "weekdays": _WORKDAYS,
+        "workday": _WORKDAYS,
+        "workdays": _WORKDAYS,
+        "working day": _WORKDAYS,
+        "working days": _WORKDAYS,
+    },
+}
+_PHRASE = {phrase: meaning for table in PHRASES.values() for phrase, meaning in table.items()}
+_PHRASE_PATTERN = re.compile(
+    r"(?<![\w-])("
+    + "|".join(re.escape(p) for p in sorted(_PHRASE, key=len, reverse=True))
+    + r")(?![\w-])"
+)
+# "15th", "15e", "15de", "15ste", "1er", "15eme": a day of the month
+_DAY_NUMBER = re.compile(r"^(\d{1,2})(?:st|nd|rd|th|e|de|ste|er|eme|ieme)$")
+
+
 def parse_recurrence(text: str, start: datetime) -> Recurrence:
     """A rule for the typed text; the start gives the weekday or day of the month if needed."""
-    words = [w for w in re.split(r"[\s,]+", fold(text)) if w]
+    folded = _PHRASE_PATTERN.sub(lambda m: f" {_PHRASE[m.group(1)]} ", fold(text))
+    words = [w.rstrip(".") for w in re.split(r"[\s,]+", folded) if w.rstrip(".")]
     if not words:
         raise RecurrenceError(text)
     weekday = WEEKDAY_CODES[start.weekday()]
-    ordinal = next((ORDINALS[w] for w in words if w in ORDINALS), None)
     days = list(dict.fromkeys(_DAY_OF[w] for w in words if w in _DAY_OF))
-    numbers = [int(w) for w in words if w.isdigit()]
+    if _WORKDAYS in words:
+        days = list(dict.fromkeys([*days, *WEEKDAY_CODES[:5]]))
     units = [_UNIT_OF[w] for w in words if w in _UNIT_OF]
-    known = set(_DAY_OF) | set(ORDINALS) | set(_UNIT_OF) | _FILLER
-    unknown = [w for w in words if w not in known and not w.isdigit()]
+    known = set(_DAY_OF) | set(ORDINALS) | set(_UNIT_OF) | _FILLER | {_OTHER, _WORKDAYS}
+    unknown = [w for w in words if w not in known and not w.isdigit() and not _DAY_NUMBER.match(w)]
     if unknown:
         raise RecurrenceError(text)
-    if ordinal is not None:
-        day = days[0] if days else weekday
-        return Recurrence(f"FREQ=MONTHLY;BYDAY={ordinal:+d}{day}")
-    interval = numbers[0] if numbers else 1
+    # a number just before a unit is an interval ("every 2 weeks"); a numbered day ("15th")
+    # or a lone number with "month" is a day of the month ("le 15 de chaque mois")
+    intervals: list[int] = []
+    month_days: list[int] = []
+    for index, word in enumerate(words):
+        following = words[index + 1] if index + 1 < len(words) else ""
+        numbered = _DAY_NUMBER.match(word)
+        if word.isdigit() and following in _UNIT_OF:
+            intervals.append(int(word))
+        elif word.isdigit() and "MONTHLY" in units:
+            month_days.append(int(word))
+        elif word.isdigit():
+            intervals.append(int(word))
+        elif numbered and word not in ORDINALS:
+            month_days.append(int(numbered.group(1)))
+    ordinal = next((ORDINALS[w] for w in words if w in ORDINALS), None)
+    if ordinal is not None and not days and "WEEKLY" not in units and "DAILY" not in units:
+        month_days.append(ordinal)  # "the first of the month", "le dernier du mois"
+        ordinal = None
+    if month_days:
+        day = month_days[0]
+        if days or not (1 <= day <= 31 or day == -1):
+            raise RecurrenceError(text)
+        return Recurrence(f"FREQ=MONTHLY;BYMONTHDAY={day}")
+    if ordinal is not None and days:
+        return Recurrence(f"FREQ=MONTHLY;BYDAY={ordinal:+d}{days[0]}")
+    interval = intervals[0] if intervals else 1
+    if _OTHER in words or (ordinal == 2 and "WEEKLY" in units):
+        interval = 2
     if interval < 1 or interval > 52:
         raise RecurrenceError(text)
     if days:

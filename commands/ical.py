@@ -13,6 +13,8 @@ from scheduler.occurrences import local_first_start
 from storage import meetups as store
 from storage.meetups import Meetup, Venue
 
+_LAST_ZONE_YEAR = date(9900, 1, 1)
+
 
 def _event(meetup: Meetup, start: datetime, place: str, domain: str) -> Event:
     event = Event()
@@ -60,6 +62,9 @@ def calendar_for(ctx: Context, meetups: list[Meetup]) -> bytes:
             moved.add("recurrence-id", change.original_start.astimezone(zone))
             calendar.add_component(moved)
     calendar.add_missing_timezones(
-        first_date=first - timedelta(days=1), last_date=date(first.year + 10, 12, 31)
+        # a stored date near the end of the calendar must not make the export fail: the
+        # time zone rules are written for a window that the calendar can still hold
+        first_date=min(first, _LAST_ZONE_YEAR) - timedelta(days=1),
+        last_date=date(min(first.year + 10, _LAST_ZONE_YEAR.year), 12, 31),
     )
     return bytes(calendar.to_ical())

@@ -4,7 +4,7 @@ per-occurrence cancel and move, attendance and iCalendar export."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,18 @@ from bot.config import Term
 from bot.context import Context
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import N_, LazyText, Translator
-from bot.params import Day, Duration, Integer, MemberRef, OneOf, Text, Vocabulary, When
+from bot.params import (
+    ASK_TIME,
+    Day,
+    Duration,
+    Integer,
+    MemberRef,
+    OneOf,
+    Text,
+    TypedMoment,
+    Vocabulary,
+    When,
+)
 from bot.recurrence import WEEKDAY_CODES, RecurrenceError, parse_recurrence
 from bot.reply import Action, ActionStyle, Attachment, Field, Reply, Visibility
 from bot.spec import CommandSet, Opt
@@ -285,7 +296,14 @@ async def create(
     ctx: Context,
     title: Annotated[str, Opt(Text(120), N_("The meetup's name"), rest=True)],
     *,
-    start: Annotated[datetime, Opt(When(), N_("When: “maandag 8:30”, “2027-01-11 08:30”"))],
+    typed_start: Annotated[
+        TypedMoment,
+        Opt(
+            When(time_optional=True),
+            N_("When: “maandag 8:30”, “2027-01-11 08:30”"),
+            name="start",
+        ),
+    ],
     circle: Annotated[Circle | None, Opt(CircleRef(), N_("The circle it is for"))] = None,
     project: Annotated[Project | None, Opt(ProjectRef(), N_("Or the project it is for"))] = None,
     every: Annotated[
@@ -309,6 +327,10 @@ async def create(
         raise PermissionDenied(
             N_("Only the animators of this circle (or the project lead) may schedule its meetups.")
         )
+    usual = getattr(format, "time", None)
+    start, note = complete_moment(
+        ctx, typed_start, time.fromisoformat(usual) if isinstance(usual, str) else None
+    )
     if online and not online.startswith(("https://", "http://")):
         raise UserError(N_("An online link starts with https://"))
     if reminders is not None:
@@ -372,7 +394,8 @@ async def create(
             format=format_label(ctx, t, meetup.format),
             place=place_of(meetup, venue),
             duration=duration,
-        ),
+        )
+        + (f"\n{note}" if note else ""),
         fields=(
             Field(t(N_("Next dates")), "\n".join(lines)),
             *((Field(t(N_("Told")), told),) if told else ()),
@@ -448,6 +471,26 @@ def _announce_new_meetup(
     if told:
         parts.append(t.plural("{count} member", "{count} members", told))
     return ", ".join(parts)
+
+
+def complete_moment(ctx: Context, typed: TypedMoment, usual: time | None) -> tuple[datetime, str]:
+    """The start for a typed moment, and a note for the answer when a usual time was taken
+    for a date given without one (with no usual time, ask for the time)."""
+    if typed.has_time and typed.typed_time:
+        return typed.at, ctx.t(
+            N_("{typed} does not exist on {day} (the clocks go forward): I took {time}."),
+            typed=typed.typed_time,
+            day=ctx.t.date(typed.at.date()),
+            time=f"{typed.at:%H:%M}",
+        )
+    if typed.has_time:
+        return typed.at, ""
+    if usual is None:
+        raise UserError(ASK_TIME, example=f"{ctx.t.date(typed.at.date(), 'short')} 8:30")
+    start = datetime.combine(typed.at.date(), usual, tzinfo=typed.at.tzinfo)
+    if start <= ctx.now():
+        raise UserError(N_("{moment} is in the past."), moment=ctx.t.datetime(start, "short"))
+    return start, ctx.t(N_("No time was given, so I took the usual {time}."), time=f"{usual:%H:%M}")
 
 
 def first_of_rule(rule: str, local: datetime) -> datetime:
@@ -835,11 +878,15 @@ async def move(
     ctx: Context,
     meetup: MeetupArg,
     occurrence: Annotated[str, Opt(Text(40), N_("The date to move, or “series”"))],
-    start: Annotated[datetime, Opt(When(), N_("The new start"), rest=True)],
+    typed: Annotated[
+        TypedMoment, Opt(When(time_optional=True), N_("The new start"), rest=True, name="start")
+    ],
 ) -> Reply:
     ensure_organiser(ctx, meetup)
     ensure_active(meetup)
     assert meetup.id is not None
+    # a new date without a time keeps the meetup's own time of day
+    start, note = complete_moment(ctx, typed, meetup.local_start.time())
     if fold(occurrence) in ("series", "reeks", "serie", "all", "alle", "tout"):
         local = start.astimezone(ZoneInfo(meetup.timezone))
         old_day = meetup.local_start.weekday()
@@ -884,7 +931,7 @@ async def move(
         )
     ctx.session.flush()
     replan(ctx, meetup)
-    return Reply(text=text)
+    return Reply(text="\n".join(part for part in (text, note) if part))
 
 
 @commands.command(

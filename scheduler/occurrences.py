@@ -42,14 +42,17 @@ def original_starts(meetup: Meetup, after: datetime, before: datetime) -> Iterat
         if after <= moment < before:
             yield moment
         return
-    rule = rrulestr(meetup.rrule, dtstart=first)
-    local_after = after.astimezone(first.tzinfo) - timedelta(seconds=1)
-    for count, moment in enumerate(rule.xafter(local_after, inc=True)):
-        instant = moment.astimezone(UTC)
-        if instant >= before or count >= MAX_EXPANSION:
-            return
-        if instant >= after:
-            yield instant
+    try:
+        rule = rrulestr(meetup.rrule, dtstart=first)
+        local_after = after.astimezone(first.tzinfo) - timedelta(seconds=1)
+        for count, moment in enumerate(rule.xafter(local_after, inc=True)):
+            instant = moment.astimezone(UTC)
+            if instant >= before or count >= MAX_EXPANSION:
+                return
+            if instant >= after:
+                yield instant
+    except (OverflowError, ValueError):
+        return  # a stored date at the end of the calendar: no further dates, never an error
 
 
 def occurrences(
@@ -91,7 +94,10 @@ def next_occurrences(
     horizon_days: int = 400,
 ) -> list[Occurrence]:
     """The next ``count`` occurrences within the horizon (a far first start widens it)."""
-    before = max(now + timedelta(days=horizon_days), meetup.first_start + timedelta(days=1))
+    try:
+        before = max(now + timedelta(days=horizon_days), meetup.first_start + timedelta(days=1))
+    except OverflowError:  # a stored start at the end of the calendar
+        before = datetime.max.replace(tzinfo=UTC)
     return occurrences(meetup, changes, now, before)[:count]
 
 
