@@ -71,7 +71,7 @@ async def test_bad_input_is_answered_in_the_members_language(known: MemoryAdapte
     assert reply.text.startswith("Je ne connais pas la commande")
     reply = await known.say("alice", "!profile set regio=x")
     assert "Clé inconnue" in reply.text
-    assert "Utilisation : !profile set" in reply.text
+    assert "Utilisation\u202f: !profile set" in reply.text
     await known.say("alice", "!profile set locale=en")
     reply = await known.say("alice", "!profile set bio=" + "z" * 5000)
     assert "That text is 5000 characters long; the most is 500." in reply.text

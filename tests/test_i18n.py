@@ -93,3 +93,18 @@ def test_platform_locales_map_to_supported_ones() -> None:
     assert normalise_locale("fr") == "fr"
     assert normalise_locale("de") is None
     assert normalise_locale(None) is None
+
+
+def test_french_puts_a_narrow_no_break_space_before_high_punctuation() -> None:
+    """French typography: « Il manque : … », « Vraiment ? », never "Il manque: …" nor a
+    normal space that a line break can separate from its colon."""
+    wrong = []
+    for message in _catalogue("fr"):
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for text in strings:
+            prose = re.sub(r"`[^`]*`|https?://\S+|\{[^}]*\}", "x", text)
+            if re.search(r"(?:[ \u00a0]|[^\s\u202f\d])[;:!?](?=\s|$|[\"»)*])", prose):
+                wrong.append(text)
+    assert not wrong, f"{len(wrong)} French messages without U+202F: {wrong[:5]}"
