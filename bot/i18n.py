@@ -66,6 +66,10 @@ def load_catalogue(locale: str, directory: Path = LOCALE_DIR) -> gettext.NullTra
 Moment = datetime
 
 
+# The catalogue is "en"; its dates, times and numbers follow en_GB (22 Dec 2026, 08:30).
+FORMAT_LOCALES = {"en": "en_GB"}
+
+
 class Translator:
     """Translate and format for one locale and time zone."""
 
@@ -76,7 +80,9 @@ class Translator:
 
     @cached_property
     def babel_locale(self) -> Locale:
-        return Locale.parse(self.locale)
+        """The locale dates and numbers are formatted in: English as in Britain (day before
+        month, 24-hour clock), as Belgian members read it, not the US default of "en"."""
+        return Locale.parse(FORMAT_LOCALES.get(self.locale, self.locale))
 
     def __call__(self, message: Message, /, **params: object) -> str:
         msgid = message.msgid if isinstance(message, LazyText) else message

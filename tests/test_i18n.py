@@ -81,6 +81,9 @@ def test_dates_and_numbers_are_formatted_for_the_locale_in_brussels_time() -> No
     assert re.search(r"29[/-]0?3", nl.datetime(moment, "short"))
     assert "mars" in fr.datetime(moment, "long")
     assert "March" in en.datetime(moment, "long")
+    # English dates read day before month on a 24-hour clock, never US style (03/29/27, 8:30 AM)
+    assert en.datetime(moment, "short") == "29/03/2027, 08:30"
+    assert en.datetime(moment, "long").startswith("29 March 2027")
     assert nl.number(12345) == "12.345"
     assert fr.number(12345).replace("\u202f", " ") == "12 345"
     assert en.number(12345) == "12,345"
