@@ -67,8 +67,20 @@ from bench.dispatch import seed as seed_members  # noqa: E402
 from bench.kit import Targets, add_smoke, apply_smoke, verdict  # noqa: E402
 from bot.app import App  # noqa: E402
 from commands.matching import matching_members, matching_posts  # noqa: E402
-from storage.board import CLOSED, EXPIRED, NEED, OFFER, OPEN, Post, PostTag, tags_of  # noqa: E402
+from storage.board import (  # noqa: E402
+    CLOSED,
+    EXPIRED,
+    NEED,
+    OFFER,
+    OPEN,
+    Post,
+    PostTag,
+    listing_values,
+    tags_of,
+)
 from storage.folding import fold  # noqa: E402
+from storage.listing import PostListing, facets_of  # noqa: E402
+from storage.listing import listing_rows as rows_of_listing  # noqa: E402
 from storage.search import POST, SearchDocument, search, search_by_scan  # noqa: E402
 
 TARGET_SEARCH_P99_MS = 15.0
@@ -668,6 +680,7 @@ def seed_posts(app: App, writer: Writer, count: int, members: int) -> None:
     post_rows: list[dict[str, object]] = []
     tag_rows: list[dict[str, object]] = []
     document_rows: list[dict[str, object]] = []
+    listing_rows: list[dict[str, object]] = []
 
     def flush() -> None:
         with app.database.engine.begin() as connection:
@@ -675,6 +688,7 @@ def seed_posts(app: App, writer: Writer, count: int, members: int) -> None:
                 (Post, post_rows),
                 (PostTag, tag_rows),
                 (SearchDocument, document_rows),
+                (PostListing, listing_rows),
             ):
                 if rows:
                     connection.execute(insert(model), rows)
@@ -722,8 +736,15 @@ def seed_posts(app: App, writer: Writer, count: int, members: int) -> None:
             }
         )
         tag_rows.extend({"post_id": post_id, "tag": tag} for tag in p.tags)
-        if status != OPEN:  # only open posts are in the search index
+        if status != OPEN:  # only open posts are in the search index and the list
             continue
+        listing_rows.extend(
+            rows_of_listing(
+                post_id,
+                created,
+                {"kind": p.kind, "category": p.category, "sector": p.sector, "region": p.region},
+            )
+        )
         document_rows.append(
             {
                 "source": POST,
@@ -762,6 +783,11 @@ def verify_index(app: App, rng: random.Random, sample: int = 200) -> float:
         ).scalar_one()
         if posts != documents:
             raise SystemExit(f"{posts} open posts but {documents} search documents of posts")
+        listed = connection.execute(
+            select(func.count(func.distinct(PostListing.post_id)))
+        ).scalar_one()
+        if posts != listed:
+            raise SystemExit(f"{posts} open posts but {listed} posts in the board list")
         # 'integrity-check' with rank 1 also compares the index with the external content.
         connection.exec_driver_sql(
             "INSERT INTO search_fts(search_fts, rank) VALUES('integrity-check', 1)"
@@ -776,6 +802,14 @@ def verify_index(app: App, rng: random.Random, sample: int = 200) -> float:
             ).first()
             if post is None or (document is None) == (post.status == OPEN):
                 raise SystemExit(f"post #{post_id}: its document should exist iff it is open")
+            facets = set(
+                connection.execute(
+                    select(PostListing.facet).where(col(PostListing.post_id) == post_id)
+                ).scalars()
+            )
+            expected_facets = facets_of(listing_values(post)) if post.status == OPEN else set()
+            if facets != expected_facets:
+                raise SystemExit(f"post #{post_id} is not in the board list as reindex puts it")
             if document is None:
                 continue
             expected = document_body(post.title, post.description, tags_of(session, post_id))

@@ -357,37 +357,43 @@ async def board_list(
     sector: SectorOpt = None,
     region: RegionOpt = None,
     mine: Annotated[bool, Opt(Flag(), N_("Only your own posts (closed ones too)"))] = False,
-    page: Annotated[int, Opt(Integer(1, 10_000), N_("Page of the results"))] = 1,
+    before: Annotated[
+        Post | None, Opt(PostRef(), N_("Show the posts older than this one (next page)"))
+    ] = None,
 ) -> Reply:
-    found, total = store.list_posts(
+    filters = {
+        "kind": kind,
+        "category": category,
+        "sector": sector.key if sector else None,
+        "region": region.key if region else None,
+    }
+    page = store.list_posts(
         ctx.session,
-        kind=kind,
-        category=category,
-        sector=sector.key if sector else None,
-        region=region.key if region else None,
+        **filters,
         author_id=ctx.actor_id if mine else None,
-        include_closed=mine,
         limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
+        before=before,
     )
-    if total == 0:
+    if not page.posts:
+        if before is not None:
+            return Reply(text=ctx.t(N_("No older posts match.")))
         return Reply(
             text=ctx.t(
                 N_("Nothing on the board matches. Post it yourself with {command}."),
                 command="`!need post …`",
             )
         )
-    if not found:
-        raise UserError(N_("There is no page {page}."), page=page)
-    lines = [f"- {post_line(ctx, ctx.t, p)}" for p in found]
-    if total > store.COUNT_CAP:
+    lines = [f"- {post_line(ctx, ctx.t, p)}" for p in page.posts]
+    if page.total > store.COUNT_CAP:
         title = ctx.t(N_("More than {count} posts"), count=ctx.t.number(store.COUNT_CAP))
-        lines.append(ctx.t(N_("Page {page}; add a filter to narrow it down."), page=page))
     else:
-        title = ctx.t.plural("{count} post", "{count} posts", total)
-        pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
-        if pages > 1:
-            lines.append(ctx.t(N_("Page {page} of {pages}."), page=page, pages=pages))
+        title = ctx.t.plural("{count} post", "{count} posts", page.total)
+    if page.has_more:
+        given = [f"{name}={value}" for name, value in filters.items() if value is not None]
+        if mine:
+            given.append("mine=yes")
+        command = " ".join(["!board list", *given, f"before={page.posts[-1].id}"])
+        lines.append(ctx.t(N_("Older posts: {command}"), command=f"`{command}`"))
     return Reply(title=title, text="\n".join(lines))
 
 

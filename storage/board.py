@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage import listing
 from storage.folding import fold
 from storage.identity import member_fk
 from storage.search import POST, index_document
@@ -137,20 +138,40 @@ def set_tags(session: Session, post_id: int, tags: Iterable[str]) -> None:
 
 
 def reindex(session: Session, post: Post) -> None:
-    """Keep the post's search document in step with its title, text, tags and status."""
+    """Keep the post's search document and its place in the board list in step with its
+    title, text, tags, filter values and status."""
     assert post.id is not None
+    is_open = post.status == OPEN
+    listing.relist(session, post.id, post.created_at, listing_values(post) if is_open else None)
     body = fold(" ".join([post.title, post.description, *tags_of(session, post.id)]))
     index_document(
         session,
         source=POST,
         source_id=post.id,
         kind=post.kind,
-        is_open=post.status == OPEN,
+        is_open=is_open,
         sector=post.sector,
         region=post.region,
         body=body,
         created_at=post.created_at,
     )
+
+
+def listing_values(post: Post) -> dict[str, str | None]:
+    """The values `board list` filters this post on."""
+    return {
+        "kind": post.kind,
+        "category": post.category,
+        "sector": post.sector,
+        "region": post.region,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    posts: list[Post]
+    total: int  # counted up to COUNT_CAP + 1
+    has_more: bool  # posts older than the last of this page match too
 
 
 def list_posts(
@@ -161,30 +182,41 @@ def list_posts(
     sector: str | None = None,
     region: str | None = None,
     author_id: int | None = None,
-    include_closed: bool = False,
     limit: int = 10,
-    offset: int = 0,
-) -> tuple[list[Post], int]:
-    statement = select(Post)
-    if not include_closed:
-        statement = statement.where(Post.status == OPEN)
-    for column, value in (
-        (Post.kind, kind),
-        (Post.category, category),
-        (Post.sector, sector),
-        (Post.region, region),
-        (Post.author_id, author_id),
-    ):
+    before: Post | None = None,
+) -> ListPage:
+    """The newest posts matching the filters, ``limit`` at a time, older than ``before`` when
+    given (keyset pagination). Without an author only open posts, read through the board's
+    listing index; a member's own posts (closed ones too) through ix_post_author."""
+    filters = {"kind": kind, "category": category, "sector": sector, "region": region}
+    after = None if before is None or before.id is None else (before.created_at, before.id)
+    if author_id is None:
+        ids = listing.page_ids(session, filters, limit=limit + 1, before=after)
+        by_id = posts_by_ids(session, ids)
+        found = [by_id[i] for i in ids if i in by_id and _matches(by_id[i], filters)]
+        page = found[:limit]
+        if after is None and len(found) <= limit:
+            return ListPage(page, len(page), False)  # the first page holds them all
+        total = listing.count_listed(session, filters, COUNT_CAP)
+        return ListPage(page, total, len(found) > limit)
+    statement = select(Post).where(Post.author_id == author_id)
+    for name, value in filters.items():
         if value is not None:
-            statement = statement.where(col(column) == value)
-    page = statement.order_by(col(Post.created_at).desc(), col(Post.id).desc())
-    found = list(session.exec(page.offset(offset).limit(limit)))
-    if offset == 0 and len(found) < limit:
-        return found, len(found)  # the first page holds them all: no count needed
-    # counting stops at COUNT_CAP: "1000+ posts" is as useful as an exact total, and cheap
+            statement = statement.where(getattr(Post, name) == value)
+    if after is not None:
+        statement = statement.where(listing.older_than(col(Post.created_at), col(Post.id), after))
+    ordered = statement.order_by(col(Post.created_at).desc(), col(Post.id).desc())
+    found = list(session.exec(ordered.limit(limit + 1)))
     capped = statement.with_only_columns(col(Post.id)).limit(COUNT_CAP + 1).subquery()
     total = int(session.exec(select(func.count()).select_from(capped)).one())
-    return found, total
+    return ListPage(found[:limit], total, len(found) > limit)
+
+
+def _matches(post: Post, filters: dict[str, str | None]) -> bool:
+    values = listing_values(post)
+    return post.status == OPEN and all(
+        value is None or values[name] == value for name, value in filters.items()
+    )
 
 
 def posts_by_ids(session: Session, ids: Iterable[int]) -> dict[int, Post]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -138,11 +139,28 @@ async def test_board_list_filters_combine_and_page(bot: MemoryAdapter) -> None:
     first = await bot.say("kai", "!board list sector=training")
     assert first.title == "12 posts"
     assert "Lesson 11" in first.text  # newest first
-    assert "Page 1 of 2." in first.text
-    second = await bot.say("kai", "!board list sector=training page=2")
-    assert "Lesson 0" in second.text
+    assert "**Lesson 1**" not in first.text  # ten a page: Lessons 11 down to 2
+    command = re.search(r"Older posts: `(!board list sector=training before=\d+)`", first.text)
+    assert command, first.text
+    second = await bot.say("kai", command.group(1))
+    assert "**Lesson 1**" in second.text and "Lesson 0" in second.text
+    assert "Lesson 2" not in second.text and "Older posts" not in second.text
     mine = await bot.say("lou", "!board list mine=yes kind=offer")
     assert mine.title == "12 posts"
+    assert "mine=yes" in mine.text  # the next page keeps the filter
+
+
+async def test_the_list_follows_edits_and_closes(bot: MemoryAdapter) -> None:
+    await english(bot, "kai", "lou")
+    post_id = number((await bot.say("kai", "!need post Van sector=events region=gent")).title)
+    assert "Van" in (await bot.say("lou", "!board list sector=events region=gent")).text
+    await bot.say("kai", f"!board edit {post_id} region=namur")
+    moved = await bot.say("lou", "!board list sector=events region=gent")
+    assert "Van" not in moved.text
+    assert "Van" in (await bot.say("lou", "!board list kind=need region=namur")).text
+    await bot.say("kai", f"!board close {post_id} withdrawn")
+    assert "Van" not in (await bot.say("lou", "!board list region=namur")).text
+    assert "Van" in (await bot.say("kai", "!board list mine=yes region=namur")).text
 
 
 async def test_someone_elses_post_cannot_be_changed(bot: MemoryAdapter) -> None:

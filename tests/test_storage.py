@@ -102,3 +102,38 @@ def test_postgres_urls_use_psycopg_3() -> None:
     assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_the_board_list_migration_lists_the_open_posts_already_stored(
+    empty_database: Database,
+) -> None:
+    from storage.board import CLOSED, OPEN, Post, list_posts
+
+    command.upgrade(alembic_config(empty_database.engine), "0009")
+    now = datetime.now(UTC)
+    with empty_database.session() as session:
+        member = Member(display_name="Ann", name_folded="ann", created_at=now)
+        session.add(member)
+        session.flush()
+        assert member.id is not None
+        for title, status in (("Van", OPEN), ("Old van", CLOSED)):
+            session.add(
+                Post(
+                    kind="need",
+                    author_id=member.id,
+                    title=title,
+                    category="logistics",
+                    sector="events",
+                    region="gent",
+                    status=status,
+                    valid_until=now + timedelta(days=30),
+                    created_at=now,
+                )
+            )
+        session.commit()
+    empty_database.upgrade()
+    with empty_database.session() as session:
+        page = list_posts(session, kind="need", region="gent", category="logistics")
+        assert [post.title for post in page.posts] == ["Van"]
+        assert list_posts(session, sector="events").total == 1
+    empty_database.dispose()
