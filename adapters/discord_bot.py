@@ -16,7 +16,7 @@ import json
 import logging
 import os
 from dataclasses import replace
-from typing import Any
+from typing import Any, Optional
 
 import discord
 from discord import app_commands
@@ -29,7 +29,7 @@ from bot.i18n import LazyText, normalise_locale
 from bot.params import OptionKind
 from bot.registry import Registry
 from bot.reply import Field, Reply, Visibility
-from bot.spec import CommandSpec, ParamSpec
+from bot.spec import CommandSpec, ParamSpec, Role
 from bot.state import AdapterState
 
 log = logging.getLogger(__name__)
@@ -204,8 +204,18 @@ class DiscordAdapter:
         groups: dict[tuple[str, ...], app_commands.Group] = {}
         for path, help_text in sorted(registry.groups().items(), key=lambda p: len(p[0])):
             parent = groups.get(path[:-1])
+            admin_only = all(
+                spec.role is Role.ADMIN for spec in registry if spec.path[: len(path)] == path
+            )
             groups[path] = app_commands.Group(
-                name=path[-1], description=localized(self.app, help_text), parent=parent
+                name=path[-1],
+                description=localized(self.app, help_text),
+                parent=parent,
+                default_permissions=(
+                    discord.Permissions(manage_guild=True)
+                    if admin_only and parent is None
+                    else None
+                ),
             )
         for spec in registry:
             command = self.compile(spec, groups.get(spec.path[:-1]))
@@ -253,11 +263,16 @@ class DiscordAdapter:
         ]
         for param in sorted(options, key=lambda p: not p.required):
             annotation = ANNOTATIONS[param.type.kind]
+            limit = param.type.max_length
+            if param.type.kind is OptionKind.STRING and limit and not param.type.choices():
+                # Discord refuses longer text before it reaches us; the core checks it too
+                low = getattr(param.type, "min_length", 1) or 1
+                annotation = app_commands.Range[str, low, min(limit, 6000)]
             parameters.append(
                 inspect.Parameter(
                     param.argument,
                     inspect.Parameter.KEYWORD_ONLY,
-                    annotation=annotation if param.required else annotation | None,
+                    annotation=annotation if param.required else Optional[annotation],  # noqa: UP045
                     default=inspect.Parameter.empty if param.required else None,
                 )
             )
@@ -281,12 +296,19 @@ class DiscordAdapter:
             for p in options
             if p.type.has_autocomplete and not p.type.choices()
         }
-        return app_commands.Command(
+        # Names stay English on every platform: one name that help, examples and other
+        # platforms show (``/meetup new`` is ``!meetup new`` on Matrix); descriptions are
+        # translated (nl, fr) by the CatalogueTranslator.
+        command: app_commands.Command[Any, ..., None] = app_commands.Command(
             name=spec.path[-1],
             description=localized(self.app, spec.help),
             callback=callback,
             parent=parent,
         )
+        if spec.role is Role.ADMIN and parent is None:
+            # a hint for Discord's menu only: the core still checks who is an admin
+            command.default_permissions = discord.Permissions(manage_guild=True)
+        return command
 
     def _autocompleter(self, spec: CommandSpec, param: ParamSpec) -> Any:
         async def suggest(

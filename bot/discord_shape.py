@@ -59,8 +59,9 @@ def _option(
             )
     elif kind.has_autocomplete:
         option["autocomplete"] = True
-    if kind.kind is OptionKind.STRING and kind.max_length:
-        option["max_length"] = kind.max_length
+    if kind.kind is OptionKind.STRING and kind.max_length and not choices:
+        option["min_length"] = getattr(kind, "min_length", 1) or 1
+        option["max_length"] = min(kind.max_length, 6000)
     return option
 
 

@@ -23,6 +23,7 @@ from bot.grammar import Token, bind, tokenize
 from bot.i18n import N_, Catalogues, LazyText, Translator, normalise_locale
 from bot.identity import SeenTracker, resolve_actor
 from bot.notifier import Invitation, Notification, Notifier
+from bot.params import OptionKind, too_long
 from bot.registry import Registry
 from bot.reply import Reply, Visibility
 from bot.spec import CommandSpec, Role
@@ -375,6 +376,10 @@ class Dispatcher:
                     arguments[param.argument] = param.default
                 continue
             try:
+                limit = param.type.max_length
+                # the same limit Discord's option has, for every way in (console, Matrix)
+                if param.type.kind is OptionKind.STRING and limit and len(raw[param.name]) > limit:
+                    raise too_long(len(raw[param.name]), limit)
                 arguments[param.argument] = await param.type.convert(ctx, raw[param.name])
             except UserError as error:
                 detail = ctx.t(error.message, **error.params)

@@ -44,7 +44,9 @@ class ParamType:
     """Base: text in, value out. Subclasses override ``convert``."""
 
     kind: ClassVar[OptionKind] = OptionKind.STRING
-    max_length: int | None = None
+    # every string option has a limit (a name, a number, a date: 100 is plenty); Discord's
+    # option gets it, and the core refuses longer text from every platform
+    max_length: int | None = 100
     # a paragraph (a post's details, a pitch, a guide): typed in a modal on Discord; edits
     # keep plain options so that changing one field does not open a form
     long: bool = False
@@ -64,7 +66,7 @@ class ParamType:
         raise NotImplementedError
 
 
-def _too_long(length: int, limit: int) -> UserError:
+def too_long(length: int, limit: int) -> UserError:
     return UserError(
         N_("That text is {length} characters long; the most is {limit}."),
         length=length,
@@ -83,7 +85,7 @@ class Text(ParamType):
         if len(value) < self.min_length:
             raise UserError(N_("This cannot be empty."))
         if self.max_length is not None and len(value) > self.max_length:
-            raise _too_long(len(value), self.max_length)
+            raise too_long(len(value), self.max_length)
         return value
 
 
@@ -158,6 +160,8 @@ class TextList(ParamType):
     item_length: int = 60
     max_items: int = 20
 
+    max_length: int | None = 1300  # 20 items of 60 characters, with their commas
+
     async def convert(self, ctx: Context, raw: str) -> tuple[str, ...]:
         items: dict[str, str] = {}
         for part in re.split(r"[,;]", raw):
@@ -165,7 +169,7 @@ class TextList(ParamType):
             if not item:
                 continue
             if len(item) > self.item_length:
-                raise _too_long(len(item), self.item_length)
+                raise too_long(len(item), self.item_length)
             items.setdefault(fold(item), item)
         if len(items) > self.max_items:
             raise UserError(N_("Give at most {limit} items."), limit=self.max_items)
@@ -178,6 +182,7 @@ class Vocabulary(ParamType):
 
     source: str  # the Settings attribute: "sectors" or "regions"
     many: bool = False
+    max_length: int | None = 500
 
     def terms(self, ctx: Context) -> tuple[Term, ...]:
         terms: tuple[Term, ...] = getattr(ctx.settings, self.source)
@@ -244,6 +249,7 @@ class Languages(ParamType):
     """Languages spoken, by code or by name in nl, fr or en: ``nl, French, anglais``."""
 
     max_items: int = 10
+    max_length: int | None = 300
     _names: ClassVar[dict[str, str]] = {}
 
     async def convert(self, ctx: Context, raw: str) -> tuple[str, ...]:
@@ -305,6 +311,7 @@ class Day(ParamType):
     """A calendar day as people type it: 2027-01-31, "31 januari", "in 2 weeks", "vendredi"."""
 
     allow_past: bool = False
+    max_length: int | None = 60
 
     async def convert(self, ctx: Context, raw: str) -> date:
         day = parse_day(raw, ctx.now(), ctx.settings.zone)
@@ -345,6 +352,7 @@ class When(ParamType):
     ``time_optional``: then the value is a ``TypedMoment`` that says whether a time was given."""
 
     time_optional: bool = False
+    max_length: int | None = 80
 
     async def convert(self, ctx: Context, raw: str) -> datetime | TypedMoment:
         found = parse_when(raw, ctx.now(), ctx.settings.zone)
@@ -383,6 +391,8 @@ _DURATION = re.compile(r"^(?:(\d{1,3})\s*[hu])?\s*(\d{1,4})?\s*(?:m|min|minutes?
 @dataclass(frozen=True)
 class Duration(ParamType):
     """A length of time: "90", "90m", "1h30", "2h", "1u30"."""
+
+    max_length: int | None = 20
 
     async def convert(self, ctx: Context, raw: str) -> int:
         match = _DURATION.match(fold(raw).replace(" ", ""))

@@ -653,3 +653,29 @@ async def test_the_answer_is_sent_before_the_announcements_it_causes(
         assert standin.requests.index(callback) < standin.requests.index(dm)
         # scheduled in the circle's own channel: the answer there is the announcement
         assert [r for r in standin.requests if announcement(r)] == [dm]
+
+
+async def test_string_options_carry_length_limits_and_admin_commands_a_default_permission(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(standin, tmp_path / "s.db", monkeypatch):
+        body = next(r for r in standin.requests if r.method == "PUT").body
+
+        def leaves(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            found = []
+            for item in items:
+                if item.get("type") in (1, 2) and "options" in item:
+                    found += leaves(item["options"])
+                else:
+                    found.append(item)
+            return found
+
+        strings = [o for o in leaves(body) if o.get("type") == 3 and not o.get("choices")]
+        assert strings and all(o.get("max_length") for o in strings)
+        assert all(o.get("min_length", 0) >= 1 for o in strings)
+        # too long through the stand-in: refused with the limit, nothing written
+        answer = await command(
+            standin, ALICE, slash("profile", "set", [opt("region", "g" * 600)]), locale="en-US"
+        )
+        assert answer["data"]["flags"] & 64
+        assert "the most is 500" in answer["data"]["content"]
