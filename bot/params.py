@@ -139,17 +139,26 @@ class OneOf(ParamType):
     def _label(self, ctx: Context, label: LazyText | str) -> str:
         return ctx.t(label) if isinstance(label, LazyText) else label
 
+    def _words(self, ctx: Context, key: str, label: LazyText | str) -> set[str]:
+        """What a member may type for ``key``: the key, or its label in any of the languages
+        (a Dutch member typing the French word is understood too), folded."""
+        words = {fold(key), fold(self._label(ctx, label))}
+        if isinstance(label, LazyText):
+            for locale in SUPPORTED_LOCALES:
+                words.add(fold(ctx.catalogues.translator(locale, locale)(label)))
+        return words
+
     async def convert(self, ctx: Context, raw: str) -> str:
         wanted = fold(raw)
         for key, label in self.options.items():
-            if wanted in (fold(key), fold(self._label(ctx, label))):
+            if wanted in self._words(ctx, key, label):
                 return key
         if wanted in self.aliases:
             return self.aliases[wanted]
         raise UserError(
             N_("“{value}” is not one of: {choices}."),
             value=raw,
-            choices=", ".join(self.options),
+            choices=", ".join(self._label(ctx, label) for label in self.options.values()),
         )
 
 

@@ -37,7 +37,10 @@ CASES = [
     ("!profile set region=Atlantis", ["Atlantis", "Kies uit", "Gebruik"]),
     ("!members find page=two", ["page", "geen geheel getal", "Gebruik: !members find"]),
     ("!members find page=0", ["Geef een getal van 1 tot 10000"]),
-    ("!profile set visibility=everyone", ["is niet een van", "all, circles, hidden"]),
+    (
+        "!profile set visibility=everyone",
+        ["is niet een van", "alle leden, leden van mijn kringen, niemand"],
+    ),
     ("!profile clear", ["Ontbreekt: part", "Gebruik: !profile clear <part>"]),
     ('!profile set bio="unclosed', ["aanhalingsteken is niet gesloten"]),
     ("!profile set region=gent region=namur", ["twee keer"]),

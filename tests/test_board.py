@@ -304,3 +304,20 @@ async def test_a_closed_post_offers_no_renew_and_cannot_be_renewed(bot: MemoryAd
     refused_fr = await bot.say("gert", f"!board renew {post_id}")
     assert refused_fr.is_error
     assert "is closed" not in refused_fr.text
+
+
+async def test_a_post_is_closed_with_the_outcome_in_any_language(bot: MemoryAdapter) -> None:
+    """The outcome is understood as typed in nl, fr or en (any case, with or without accents)
+    and shown in the member's own language."""
+    await bot.say("frida", "!profile set locale=fr")
+    typed = {
+        "nina": ("gevonden in de gemeenschap", "gevonden in de gemeenschap"),
+        "frida": ("Trouve Ailleurs", "trouvé ailleurs"),
+        "nora": ("retiré", "ingetrokken"),
+        "noah": ("withdrawn", "ingetrokken"),
+    }
+    for user, (outcome, shown) in typed.items():
+        post_id = number((await bot.say(user, "!need post A ladder")).title)
+        closed = await bot.say(user, f'!board close {post_id} "{outcome}"')
+        assert not closed.is_error, (user, closed.text)
+        assert shown in closed.text, (user, closed.text)
