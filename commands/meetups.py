@@ -89,11 +89,16 @@ OccurrenceOpt = Annotated[str | None, Opt(Text(40), N_("One date of the series (
 # -- shared pieces -------------------------------------------------------------------------------
 
 
+PLAIN_FORMAT = "meetup"  # the format of a meetup created without one
+
+
 def format_label(ctx: Context, t: Translator, key: str) -> str:
     for term in ctx.settings.formats:
         if term.key == key:
             return term.label(t.locale)
-    return key
+    if key == PLAIN_FORMAT:
+        return t(N_("meetup"))
+    return key  # a format since taken out of bot.toml: its key is all that is left
 
 
 def can_schedule(ctx: Context, circle: Circle | None, project: Project | None) -> bool:
@@ -364,7 +369,7 @@ async def create(
         circle_id=circle.id if circle else None,
         project_id=project.id if project else None,
         title=title,
-        format=format.key if format else "meetup",
+        format=format.key if format else PLAIN_FORMAT,
         description=description,
         venue_id=venue.id if venue else None,
         online_link=online or "",

@@ -501,3 +501,20 @@ async def test_partners_are_told_of_a_project_meeting(bot: MemoryAdapter, clock:
     assert "9 January 2027" in told.text
     assert not any("Rehearsal" in (r.title or "") for r in bot.inbox["stranger"])
     assert not any("Rehearsal" in (r.title or "") for r in bot.inbox["lead"])
+
+
+async def test_a_meetup_without_a_format_is_named_in_the_members_language(
+    bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await animator(bot)
+    created = await bot.say(
+        "anim", '!meetup create Koffie circle=brussels start="2027-01-09 14:00"'
+    )
+    assert not created.is_error, created.text
+    number = meetup_number(created.title)
+    await bot.say("nora", "!profile set locale=nl")
+    await bot.say("felix", "!profile set locale=fr")
+    for user, label in (("nora", "bijeenkomst"), ("felix", "rencontre"), ("anim", "meetup")):
+        shown = await bot.say(user, f"!meetup show {number}")
+        assert label in [field.value for field in shown.fields], (user, shown.fields)
