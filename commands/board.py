@@ -95,8 +95,13 @@ def ensure_author(ctx: Context, post: Post) -> None:
         raise PermissionDenied(N_("That belongs to another member; you cannot change it."))
 
 
-def tag_keys(tags: tuple[str, ...]) -> list[str]:
-    return list(dict.fromkeys(fold(tag) for tag in tags))
+def tag_names(tags: tuple[str, ...]) -> list[str]:
+    """The tags as typed (lower case, accents kept: "éclairage"), one per folded form; they
+    are compared folded, so "eclairage" finds "éclairage"."""
+    named: dict[str, str] = {}
+    for tag in tags:
+        named.setdefault(fold(tag), " ".join(tag.split()).lower())
+    return list(named.values())
 
 
 def contact_of(ctx: Context, member: Member) -> str:
@@ -189,7 +194,7 @@ async def create_post(
     ctx.session.add(post)
     ctx.session.flush()
     assert post.id is not None
-    keys = tag_keys(tags)
+    keys = tag_names(tags)
     store.set_tags(ctx.session, post.id, keys)
     store.reindex(ctx.session, post)
     ctx.session.flush()
@@ -278,8 +283,8 @@ def _queue_for_subscribers(ctx: Context, post: Post, tags: list[str]) -> None:
     ):
         if subscription.member_id == ctx.actor_id:
             continue
-        wanted = {t for t in subscription.tags.split(",") if t}
-        if wanted and not wanted & set(tags):
+        wanted = {fold(t) for t in subscription.tags.split(",") if t}
+        if wanted and not wanted & {fold(tag) for tag in tags}:
             continue
         store.queue_digest(ctx.session, subscription.member_id, post.id, ctx.now())
 
@@ -696,7 +701,7 @@ async def edit(
     post.remote = remote if remote is not None else post.remote
     assert post.id is not None
     if tags is not None:
-        store.set_tags(ctx.session, post.id, tag_keys(tags))
+        store.set_tags(ctx.session, post.id, tag_names(tags))
     ctx.session.add(post)
     ctx.session.flush()
     store.reindex(ctx.session, post)
@@ -731,7 +736,7 @@ async def subscribe(
         kind=kind,
         sector=sector.key if sector else None,
         region=region.key if region else None,
-        tags=",".join(tag_keys(tags)),
+        tags=",".join(tag_names(tags)),
         created_at=ctx.now(),
     )
     ctx.session.add(subscription)

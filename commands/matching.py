@@ -61,7 +61,7 @@ def _tags(session: Session, post_ids: list[int]) -> dict[int, set[str]]:
     if post_ids:
         rows = session.exec(select(PostTag).where(col(PostTag.post_id).in_(post_ids)))
         for row in rows:
-            found[row.post_id].add(row.tag)
+            found[row.post_id].add(fold(row.tag))
     return found
 
 
@@ -84,7 +84,7 @@ def matching_posts(
     # score on a few columns; _suggestions loads the few posts it shows
     found = posts.open_match_facts(session, ids)
     tag_sets = _tags(session, [other.id for other in found])
-    mine = set(tags)
+    mine = {fold(tag) for tag in tags}
     scored: list[Candidate] = []
     for other in found:
         if other.author_id == post.author_id:

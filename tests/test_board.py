@@ -321,3 +321,17 @@ async def test_a_post_is_closed_with_the_outcome_in_any_language(bot: MemoryAdap
         closed = await bot.say(user, f'!board close {post_id} "{outcome}"')
         assert not closed.is_error, (user, closed.text)
         assert shown in closed.text, (user, closed.text)
+
+
+async def test_tags_keep_their_accents_and_match_without_them(bot: MemoryAdapter) -> None:
+    await english(bot, "zoe", "yan")
+    need = await bot.say(
+        "zoe", "!need post Light for a play sector=performing-arts tags=Éclairage,Théâtre"
+    )
+    assert not need.is_error, need.text
+    shown = await bot.say("yan", f"!board show {number(need.title)}")
+    assert "éclairage" in str(shown) and "théâtre" in str(shown)
+    assert "eclairage" not in str(shown)
+    offer = await bot.say("yan", "!offer post Lights to lend sector=performing-arts tags=eclairage")
+    assert f"#{number(need.title)}" in str(offer)  # the need is suggested: same tag, folded
+    assert "Light for a play" in (await bot.say("yan", "!board search eclairage")).text
