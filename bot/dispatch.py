@@ -133,9 +133,9 @@ class Dispatcher:
         unknown = [k for k in values if spec.param(k) is None]
         if unknown:
             raise UserError(N_("Unknown key “{key}”."), key=unknown[0], show_usage=True)
-        missing = [p.name for p in spec.params if p.required and p.name not in values]
+        missing = tuple(p.label for p in spec.params if p.required and p.name not in values)
         if missing:
-            raise UserError(N_("Missing: {names}."), names=", ".join(missing), show_usage=True)
+            raise UserError(N_("Missing: {names}."), names=missing, show_usage=True)
         return values
 
     def _fallback_translator(self, invocation: Invocation) -> Translator:
@@ -384,6 +384,6 @@ class Dispatcher:
             except UserError as error:
                 detail = ctx.t(error.message, **error.params)
                 raise UserError(
-                    N_("{name}: {problem}"), name=param.name, problem=detail, show_usage=True
+                    N_("{name}: {problem}"), name=param.label, problem=detail, show_usage=True
                 ) from error
         return arguments

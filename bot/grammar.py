@@ -114,7 +114,7 @@ def bind(spec: CommandSpec, tokens: list[Token]) -> dict[str, str]:
         if rest_param.name in values:
             raise UserError(N_("“{key}” is given twice."), key=rest_param.name, show_usage=True)
         values[rest_param.name] = " ".join(rest_words)
-    missing = [p.name for p in spec.params if p.required and p.name not in values]
+    missing = tuple(p.label for p in spec.params if p.required and p.name not in values)
     if missing:
-        raise UserError(N_("Missing: {names}."), names=", ".join(missing), show_usage=True)
+        raise UserError(N_("Missing: {names}."), names=missing, show_usage=True)
     return values

@@ -87,7 +87,19 @@ class Translator:
     def __call__(self, message: Message, /, **params: object) -> str:
         msgid = message.msgid if isinstance(message, LazyText) else message
         text = self._translations.gettext(msgid)
-        return text.format(**params) if params else text
+        return text.format(**self._translated(params)) if params else text
+
+    def _translated(self, params: dict[str, object]) -> dict[str, object]:
+        """Parameters that are messages themselves (a LazyText, or a tuple of them: a list
+        such as the names of missing parameters) are translated too."""
+        return {
+            key: self(value)
+            if isinstance(value, LazyText)
+            else ", ".join(self(v) if isinstance(v, LazyText) else str(v) for v in value)
+            if isinstance(value, tuple)
+            else value
+            for key, value in params.items()
+        }
 
     def plural(self, singular: str, plural: str, count: int, /, **params: object) -> str:
         text = self._translations.ngettext(singular, plural, count)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.grammar import tokenize
 from bot.i18n import LazyText
+from bot.param_labels import param_label
 from bot.reply import Visibility
 
 if TYPE_CHECKING:
@@ -65,6 +66,11 @@ class ParamSpec:
     @property
     def argument(self) -> str:
         return self.arg or self.name
+
+    @property
+    def label(self) -> LazyText | str:
+        """What messages call this parameter, translated when shown."""
+        return param_label(self.name)
 
     def usage(self, slash: bool = False) -> str:
         if slash:  # a slash command names every option: /profile set region:…

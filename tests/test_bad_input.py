@@ -41,7 +41,7 @@ CASES = [
         "!profile set visibility=everyone",
         ["is niet een van", "alle leden, leden van mijn kringen, niemand"],
     ),
-    ("!profile clear", ["Ontbreekt: part", "Gebruik: !profile clear <part>"]),
+    ("!profile clear", ["Ontbreekt: onderdeel", "Gebruik: !profile clear <part>"]),
     ('!profile set bio="unclosed', ["aanhalingsteken is niet gesloten"]),
     ("!profile set region=gent region=namur", ["twee keer"]),
     ("!profile show alice bob", ["Te veel waarden", "bob"]),
@@ -167,3 +167,16 @@ async def test_admin_and_animator_commands_are_refused_in_the_core(bot: MemoryAd
     assert "guarded animate" not in help_for_member
     help_for_admin = (await bot.say("admin", "!help")).plain()
     assert "!guarded admin" in help_for_admin
+
+
+async def test_a_missing_or_wrong_value_is_named_in_the_members_language(
+    known: MemoryAdapter,
+) -> None:
+    await known.say("fifi", "!profile set locale=fr")
+    missing = await known.say("fifi", "!need post")
+    assert missing.is_error
+    assert "Il manque\u202f: titre." in missing.text, missing.text
+    wrong = await known.say("fifi", "!members find page=deux")
+    assert wrong.text.startswith("page\u202f:") or "page\u202f:" in wrong.text, wrong.text
+    wrong_nl = await known.say("alice", "!members find page=twee")
+    assert "pagina: " in wrong_nl.text, wrong_nl.text

@@ -14,6 +14,7 @@ from bot.app import build_registry
 from bot.context import Context
 from bot.discord_shape import command_payload, limit_problems
 from bot.i18n import N_, Catalogues
+from bot.param_labels import PARAM_LABELS
 from bot.params import Integer, OneOf, Text
 from bot.registry import DeclarationError, Registry
 from bot.reply import Reply
@@ -147,3 +148,23 @@ def test_a_parameter_without_opt_is_refused() -> None:
 
     with pytest.raises(TypeError, match="needs Annotated"):
         _declare("untyped", untyped)
+
+
+def test_every_parameter_has_a_label_translated_in_every_language(
+    catalogues: Catalogues,
+) -> None:
+    registry = build_registry(catalogues)
+    unlabelled = sorted(
+        {
+            f"{spec.name} {param.name}"
+            for spec in registry
+            for param in spec.params
+            if param.name not in PARAM_LABELS
+        }
+    )
+    assert not unlabelled, f"add these to bot/param_labels.py: {unlabelled}"
+    for locale in ("nl", "fr"):
+        t = catalogues.translator(locale, "nl")
+        same = [name for name, label in PARAM_LABELS.items() if t(label) == label.msgid]
+        # a few are the same word in that language (bio, code, sector…); most are not
+        assert len(same) < len(PARAM_LABELS) / 3, (locale, same)
