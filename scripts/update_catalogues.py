@@ -1,64 +1,77 @@
-"""Extract the messages from the source and update the nl/fr/en catalogues.
+"""Extract the messages with Babel's own tooling and update the nl/fr/en catalogues.
 
-    python scripts/update_catalogues.py          # add new messages, drop obsolete ones
+    python scripts/update_catalogues.py          # pybabel extract + update, English filled in
     python scripts/update_catalogues.py --check  # exit 1 if a message lacks a translation
 
-New messages get an empty translation (English gets the message itself); fill them in before
-committing: tests/test_i18n.py fails while any is empty.
+The work is done by ``pybabel extract -F babel.cfg`` and ``pybabel update`` (the keywords
+``N_`` and ``plural:1,2``); this script only runs them with the project's options, writes the
+English catalogue's translations as the messages themselves (pybabel leaves them empty), and
+checks. New messages get an empty translation: fill them in before committing
+(tests/test_i18n.py and CI fail while any is empty).
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE_DIR = ROOT / "bot" / "locale"
-KEYWORDS = {"N_": None, "plural": (1, 2)}
-SOURCE_DIRS = ("bot", "commands", "adapters", "scheduler")
+LOCALES = ("nl", "fr", "en")
+WIDTH = "100"
 
 
-def extract() -> Catalog:
-    template = Catalog(project="samen", domain="samen")
-    for folder in SOURCE_DIRS:
-        for filename, lineno, message, comments, _context in extract_from_dir(
-            ROOT / folder, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)
-        ):
-            template.add(
-                message, locations=[(f"{folder}/{filename}", lineno)], auto_comments=comments
-            )
-    return template
+def pybabel(*arguments: str) -> None:
+    command = [sys.executable, "-m", "babel.messages.frontend", *arguments]
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
+
+
+def extract(template: Path | None = None) -> Catalog:
+    """The messages of the source, as ``pybabel extract -F babel.cfg`` finds them."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = template or Path(folder) / "samen.pot"
+        pybabel(
+            "extract", "-F", "babel.cfg", "-k", "N_", "-k", "plural:1,2",
+            "--add-comments=TRANSLATORS:", "--no-wrap", "--project=samen",
+            "-o", str(path), ".",
+        )  # fmt: skip
+        with path.open("rb") as handle:
+            return read_po(handle)
+
+
+def _strings(message: object) -> tuple[str, ...]:
+    string = getattr(message, "string", "")
+    return string if isinstance(string, tuple) else (string,)
 
 
 def update(check_only: bool) -> int:
-    template = extract()
-    missing = 0
-    for locale in ("nl", "fr", "en"):
-        path = LOCALE_DIR / locale / "LC_MESSAGES" / "samen.po"
-        if path.exists():
-            with path.open("rb") as handle:
-                catalog = read_po(handle, locale=locale, domain="samen")
-        else:
-            catalog = Catalog(locale=locale, domain="samen", project="samen")
-        if not check_only:
-            catalog.update(template, no_fuzzy_matching=True)
-            for message in catalog:
-                strings = message.string if isinstance(message.string, tuple) else (message.string,)
-                if message.id and locale == "en" and not any(strings):
-                    message.string = message.id
-            catalog.obsolete.clear()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("wb") as handle:
-                write_po(handle, catalog, width=100, omit_header=False, sort_output=False)
+    if not check_only:
+        with tempfile.TemporaryDirectory() as folder:
+            template = Path(folder) / "samen.pot"
+            extract(template)
+            pybabel(
+                "update", "-i", str(template), "-d", str(LOCALE_DIR), "-D", "samen",
+                "-w", WIDTH, "--no-fuzzy-matching", "--ignore-obsolete",
+            )  # fmt: skip
+        english = LOCALE_DIR / "en" / "LC_MESSAGES" / "samen.po"
+        with english.open("rb") as handle:
+            catalog = read_po(handle, locale="en", domain="samen")
         for message in catalog:
-            if not message.id:
-                continue
-            strings = message.string if isinstance(message.string, tuple) else (message.string,)
-            if not all(strings) or message.fuzzy:
+            if message.id and not any(_strings(message)):
+                message.string = message.id
+        with english.open("wb") as handle:
+            write_po(handle, catalog, width=int(WIDTH), omit_header=False)
+    missing = 0
+    for locale in LOCALES:
+        with (LOCALE_DIR / locale / "LC_MESSAGES" / "samen.po").open("rb") as handle:
+            catalog = read_po(handle, locale=locale, domain="samen")
+        for message in catalog:
+            if message.id and (not all(_strings(message)) or message.fuzzy):
                 missing += 1
                 print(f"{locale}: untranslated: {message.id!r}")
     return 1 if missing else 0
