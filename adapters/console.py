@@ -3,9 +3,10 @@
 Interactive on a terminal (with a prompt); with stdin piped it runs one command per line,
 echoing each line ("> !help") before its answer, and exits at the end; ``failures`` counts the
 commands that were refused, so that a script can tell. When the output is closed early
-(``samen console < file | head -1``) it stops reading, quietly. ``:as NAME`` switches to another member, ``:quit`` leaves. Notifications for
-the current member are shown inline; those for other console members are shown marked with
-their name, so that a local scenario with several members can be followed.
+(``samen console < file | head -1``) it stops reading, quietly. ``:as NAME`` switches to
+another member, ``:quit`` leaves. Notifications for the current member are shown inline;
+those for other console members are shown marked with their name, so that a local scenario
+with several members can be followed.
 """
 
 from __future__ import annotations
