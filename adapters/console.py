@@ -1,14 +1,19 @@
 """The console: a terminal chat with Samen as one member, for local use and scripts.
 
-Interactive on a terminal (with a prompt); with stdin piped it runs one command per line and
-exits at the end. ``:as NAME`` switches to another member, ``:quit`` leaves. Notifications for
-the current member are shown inline; those for other console members are shown marked with
-their name, so that a local scenario with several members can be followed.
+Interactive on a terminal (with a prompt); with stdin piped it runs one command per line,
+echoing each line ("> !help") before its answer, and exits at the end; ``failures`` counts the
+commands that were refused, so that a script can tell. When the output is closed early
+(``samen console < file | head -1``) it stops reading, quietly. ``:as NAME`` switches to
+another member, ``:quit`` leaves. Notifications for the current member are shown inline;
+those for other console members are shown marked with their name, so that a local scenario
+with several members can be followed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
+import os
 import re
 import sys
 from pathlib import Path
@@ -45,6 +50,8 @@ class ConsoleAdapter:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.files_dir = Path(app.settings.console.files_dir)
+        self.failures = 0  # commands answered with an error (unknown, bad input, refused)
+        self.output_closed = False  # the reader went away (a closed pipe)
         app.notifier.register(self)
 
     @property
@@ -52,8 +59,24 @@ class ConsoleAdapter:
         return self.member.casefold()
 
     def _write(self, text: str) -> None:
-        self.stdout.write(text.rstrip("\n") + "\n")
-        self.stdout.flush()
+        if self.output_closed:
+            return
+        try:
+            self.stdout.write(text.rstrip("\n") + "\n")
+            self.stdout.flush()
+        except BrokenPipeError:
+            self._close_output()
+
+    def _close_output(self) -> None:
+        """The reader is gone: stop writing, and point the file at /dev/null so that the
+        interpreter's last flush does not complain either."""
+        self.output_closed = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
 
     def _show(self, reply: Reply, heading: str = "") -> None:
         body = render(reply)
@@ -73,10 +96,12 @@ class ConsoleAdapter:
         line = await asyncio.to_thread(self.stdin.readline)
         return line if line else None
 
-    async def handle_line(self, line: str) -> None:
+    async def handle_line(self, line: str, *, echo: bool = False) -> None:
         line = line.strip()
         if not line or line.startswith("#"):
             return
+        if echo:
+            self._write(f"> {line}")
         if line.startswith(":as "):
             self.member = line.removeprefix(":as ").strip() or self.member
             return
@@ -94,7 +119,9 @@ class ConsoleAdapter:
         async def answer(reply: Reply) -> None:
             self._show(reply)
 
-        await self.app.dispatcher.dispatch(invocation, answer)  # the answer, then the pings
+        reply = await self.app.dispatcher.dispatch(invocation, answer)  # answer, then pings
+        if reply.is_error:
+            self.failures += 1
 
     async def run(self) -> None:
         interactive = self.stdin.isatty() and self.stdin is sys.stdin
@@ -107,11 +134,11 @@ class ConsoleAdapter:
                     name=self.member,
                 )
             )
-        while True:
+        while not self.output_closed:
             line = await self._read(interactive)
             if line is None or line.strip() in (":quit", ":q"):
                 break
-            await self.handle_line(line)
+            await self.handle_line(line, echo=not interactive)
 
     async def send_direct(
         self, platform_user_id: str, reply: Reply, key: str | None = None

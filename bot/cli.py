@@ -1,4 +1,4 @@
-"""The ``samen`` command line: run, console, db upgrade, config check, --version."""
+"""The ``samen`` command line: run, console, init, db upgrade, config check, --version."""
 
 from __future__ import annotations
 
@@ -8,13 +8,42 @@ import getpass
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import __version__
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import (
+    DEFAULT_CONFIG_NAME,
+    ConfigError,
+    Settings,
+    builtin_config_text,
+    describe_source,
+    load_settings,
+)
+
+if TYPE_CHECKING:
+    from adapters.console import ConsoleAdapter
+
+# the exit status of a console whose output was closed early (128 + SIGPIPE, as a shell has it)
+CLOSED_OUTPUT = 141
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
+
+
+def _starting(args: argparse.Namespace) -> Settings:
+    """The settings of a starting bot, and one line on stderr saying which file was read."""
+    settings = _settings(args)
+    print(f"samen: {describe_source(settings)}", file=sys.stderr, flush=True)
+    return settings
+
+
+def _console_status(console: ConsoleAdapter) -> int:
+    """0 when every command went through; 1 when one was refused (unknown, bad input)."""
+    if console.output_closed:
+        return CLOSED_OUTPUT
+    return 1 if console.failures else 0
 
 
 def _console_name(settings: Settings, given: str | None) -> str:
@@ -32,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     from adapters.console import ConsoleAdapter
     from bot.app import Adapter, App
 
-    settings = _settings(args)
+    settings = _starting(args)
     app = App(settings)
     adapters: list[Adapter] = []
     platforms = settings.configured_platforms
@@ -44,19 +73,46 @@ def _run(args: argparse.Namespace) -> int:
         from adapters.discord_bot import DiscordAdapter
 
         adapters.append(DiscordAdapter(app))
+    console: ConsoleAdapter | None = None
     if not platforms:
-        adapters.append(ConsoleAdapter(app, _console_name(settings, getattr(args, "as_", None))))
+        console = ConsoleAdapter(app, _console_name(settings, getattr(args, "as_", None)))
+        adapters.append(console)
     asyncio.run(app.run(adapters))
-    return 0
+    return _console_status(console) if console is not None else 0
 
 
 def _console(args: argparse.Namespace) -> int:
     from adapters.console import ConsoleAdapter
     from bot.app import App
 
-    settings = _settings(args)
+    settings = _starting(args)
     app = App(settings)
-    asyncio.run(app.run([ConsoleAdapter(app, _console_name(settings, args.as_))]))
+    console = ConsoleAdapter(app, _console_name(settings, args.as_))
+    asyncio.run(app.run([console]))
+    return _console_status(console)
+
+
+def _init(args: argparse.Namespace) -> int:
+    target = Path(args.path)
+    if target.is_dir():
+        target = target / DEFAULT_CONFIG_NAME
+    if target.exists():
+        print(
+            f"samen: {target} already exists; it is left as it is "
+            "(remove it first, or give another path)",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        with target.open("x", encoding="utf-8") as handle:
+            handle.write(builtin_config_text())
+    except OSError as error:
+        print(f"samen: cannot write {target}: {error.strerror}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote {target}: the default configuration, every key explained; "
+        f"edit it, then check it with `samen config check`"
+    )
     return 0
 
 
@@ -79,11 +135,13 @@ def _config_check(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     registry = build_registry(Catalogues(settings.zone))
+    print(describe_source(settings))
     print(
         f"{settings.source}: OK — community {settings.community_name!r}, "
         f"locale {settings.default_locale}, zone {settings.timezone}, "
         f"platforms: {', '.join(settings.configured_platforms) or 'console'}, "
-        f"{len(registry)} commands"
+        f"{len(settings.sectors)} sectors, {len(settings.regions)} regions, "
+        f"{len(settings.circles)} circles, {len(registry)} commands"
     )
     return 0
 
@@ -94,7 +152,11 @@ def parser() -> argparse.ArgumentParser:
         description="Samen: members of the cooperative find work and each other.",
     )
     top.add_argument("--version", action="version", version=f"samen {__version__}")
-    top.add_argument("--config", help="configuration file (default: $SAMEN_CONFIG or ./bot.toml)")
+    top.add_argument(
+        "--config",
+        help="configuration file (default: $SAMEN_CONFIG, else ./bot.toml, "
+        "else the built-in defaults)",
+    )
     top.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -107,6 +169,18 @@ def parser() -> argparse.ArgumentParser:
     console = sub.add_parser("console", help="chat with Samen in this terminal")
     console.add_argument("--as", dest="as_", metavar="NAME", help="speak as member NAME")
     console.set_defaults(handler=_console)
+
+    init = sub.add_parser(
+        "init", help="write the default configuration, commented, to a new bot.toml"
+    )
+    init.add_argument(
+        "path",
+        nargs="?",
+        default=DEFAULT_CONFIG_NAME,
+        metavar="PATH",
+        help="the file to write, or a folder to write bot.toml in (default: ./bot.toml)",
+    )
+    init.set_defaults(handler=_init)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +22,10 @@ LocaleCode = Literal["nl", "fr", "en"]
 SUPPORTED_LOCALES: tuple[str, ...] = ("nl", "fr", "en")
 CONFIG_ENV = "SAMEN_CONFIG"
 DEFAULT_CONFIG_NAME = "bot.toml"
+# The default configuration shipped inside the package (the repository's bot.toml, kept
+# identical by a test): used when no bot.toml is found, and written by `samen init`.
+BUILTIN_CONFIG = "default.toml"
+BUILTIN_SOURCE = "<built-in defaults>"
 
 
 class ConfigError(Exception):
@@ -182,6 +187,18 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(from_env) if from_env else Path(DEFAULT_CONFIG_NAME)
 
 
+def builtin_config_text() -> str:
+    """The commented default bot.toml shipped with the package."""
+    return resources.files("bot").joinpath(BUILTIN_CONFIG).read_text(encoding="utf-8")
+
+
+def describe_source(settings: Settings) -> str:
+    """Which configuration was read, in one line for the operator."""
+    if settings.source == BUILTIN_SOURCE:
+        return f"no {DEFAULT_CONFIG_NAME} found, using the built-in defaults"
+    return f"configuration read from {Path(settings.source).resolve()}"
+
+
 def _describe(error: dict[str, Any]) -> str:
     location = ".".join(str(part) for part in error.get("loc", ())) or "(top level)"
     kind = str(error.get("type", ""))
@@ -208,13 +225,14 @@ def parse_settings(data: dict[str, object], source: str) -> Settings:
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
-    """Read and validate the configuration file; a missing default file means defaults."""
+    """Read and validate the configuration file; without ./bot.toml (and no file named
+    explicitly), the default configuration shipped in the package is used."""
     file = config_path(path)
     explicit = bool(path) or CONFIG_ENV in os.environ
     if not file.exists():
         if explicit:
             raise ConfigError(f"{file}: configuration file not found")
-        return parse_settings({}, "<defaults>")
+        return parse_settings(tomllib.loads(builtin_config_text()), BUILTIN_SOURCE)
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

@@ -47,7 +47,7 @@ def workdir(tmp_path: Path) -> Path:
 
 def test_version_and_help(workdir: Path) -> None:
     assert samen("--version", cwd=workdir).stdout.strip() == f"samen {__version__}"
-    for command in (["run"], ["console"], ["db", "upgrade"], ["config", "check"]):
+    for command in (["run"], ["console"], ["init"], ["db", "upgrade"], ["config", "check"]):
         result = samen(*command, "--help", cwd=workdir)
         assert result.returncode == 0
         assert "usage: samen" in result.stdout
@@ -64,9 +64,10 @@ def test_console_with_piped_commands_on_a_fresh_sqlite_file(workdir: Path) -> No
         ]
     )
     result = samen("console", "--as", "Alice", cwd=workdir, stdin=script + "\n")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # !nonsense failed
     out = result.stdout
-    assert "Wat Samen voor je kan doen" in out
+    assert out.startswith("> !help\nWat Samen voor je kan doen")
+    assert "> !nonsense\nIk ken het commando" in out
     assert "Profiel bewaard" in out
     assert "Alice (#1) · Audiovisueel · Gent · sound engineering" in out
     assert "1 lid gevonden" in out
@@ -164,3 +165,82 @@ def test_run_refuses_a_postgres_database_that_is_not_upgraded(
     assert samen("db", "upgrade", cwd=workdir, env=env).returncode == 0
     ran = samen("run", "--as", "pg", cwd=workdir, env=env, stdin="!profile show\n")
     assert "pg (#1)" in ran.stdout
+
+
+def test_outside_a_checkout_the_built_in_defaults_are_used(tmp_path: Path) -> None:
+    script = "!profile set sectors=audiovisual region=gent\n!circle list\n"
+    result = samen("console", "--as", "Alice", cwd=tmp_path, stdin=script)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Alice (#1) · Audiovisueel · Gent" in result.stdout
+    assert "Kies uit" not in result.stdout
+    assert "Podiumkunsten · Arts de la scène" in result.stdout  # a seeded circle
+    assert "no bot.toml found, using the built-in defaults" in result.stderr
+    checked = samen("config", "check", cwd=tmp_path)
+    assert checked.returncode == 0
+    assert "no bot.toml found, using the built-in defaults" in checked.stdout
+    assert "10 sectors, 8 regions, 10 circles" in checked.stdout
+
+
+def test_start_up_and_config_check_say_which_file_was_read(workdir: Path) -> None:
+    started = samen("console", "--as", "ann", cwd=workdir, stdin="!profile show\n")
+    assert f"configuration read from {workdir.resolve() / 'bot.toml'}" in started.stderr
+    assert started.stderr.count("\n") == 1  # one line
+    (workdir / "other.toml").write_text('community_name = "Coop"\n')
+    checked = samen("--config", "other.toml", "config", "check", cwd=workdir)
+    assert f"configuration read from {workdir.resolve() / 'other.toml'}" in checked.stdout
+    assert "community 'Coop'" in checked.stdout
+
+
+def test_init_writes_the_commented_default_and_never_overwrites(tmp_path: Path) -> None:
+    written = samen("init", cwd=tmp_path)
+    assert written.returncode == 0, written.stderr
+    config = tmp_path / "bot.toml"
+    assert config.read_text(encoding="utf-8") == (ROOT / "bot.toml").read_text(encoding="utf-8")
+    assert "# The language for members who have not chosen one" in config.read_text()
+    checked = samen("config", "check", cwd=tmp_path)
+    assert f"configuration read from {config.resolve()}" in checked.stdout
+    config.write_text('community_name = "Mine"\n')
+    again = samen("init", cwd=tmp_path)
+    assert again.returncode == 1
+    assert "bot.toml already exists" in again.stderr
+    assert config.read_text() == 'community_name = "Mine"\n'
+    elsewhere = samen("init", "conf/samen.toml", cwd=tmp_path)
+    assert elsewhere.returncode == 1
+    assert "cannot write conf/samen.toml" in elsewhere.stderr
+    (tmp_path / "conf").mkdir()
+    assert samen("init", "conf", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "conf" / "bot.toml").exists()
+    assert "Traceback" not in written.stderr + again.stderr + elsewhere.stderr
+
+
+def test_a_piped_console_echoes_each_line_and_fails_when_a_command_failed(
+    workdir: Path,
+) -> None:
+    good = samen("console", "--as", "eva", cwd=workdir, stdin="!help\n!profile show\n")
+    assert good.returncode == 0, good.stderr
+    assert "> !help\n" in good.stdout
+    assert good.stdout.index("> !profile show\n") < good.stdout.index("eva (#1)")
+    unknown = samen("console", "--as", "eva", cwd=workdir, stdin="!help\n!bogus\n")
+    assert unknown.returncode == 1
+    assert "> !bogus\nIk ken het commando “bogus” niet" in unknown.stdout
+    bad_input = samen("console", "--as", "eva", cwd=workdir, stdin="!profile set sectors=cooking\n")
+    assert bad_input.returncode == 1
+    assert "Kies uit" in bad_input.stdout
+    run = samen("run", "--as", "eva", cwd=workdir, stdin="!bogus\n")
+    assert run.returncode == 1
+
+
+def test_a_console_whose_output_is_closed_stops_quietly(workdir: Path) -> None:
+    (workdir / "script.txt").write_text("!help\n" * 40)
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f"'{SAMEN}' console --as eva < script.txt | head -1"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.stdout == "> !help\n"
+    assert "Traceback" not in result.stderr
+    assert "BrokenPipe" not in result.stderr
+    assert result.returncode == 141  # the shell's status for a closed pipe, not a crash

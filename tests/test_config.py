@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,24 @@ def test_invalid_toml_is_reported_with_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, "community_name = ")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(path)
+
+
+def test_the_package_ships_the_repository_bot_toml_as_its_defaults() -> None:
+    from bot.config import builtin_config_text
+
+    assert builtin_config_text() == (ROOT / "bot.toml").read_text(encoding="utf-8")
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "default.toml" in pyproject["tool"]["setuptools"]["package-data"]["bot"]
+
+
+def test_without_bot_toml_the_built_in_defaults_are_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SAMEN_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.source == "<built-in defaults>"
+    assert settings.default_locale == "nl"
+    assert "audiovisual" in {term.key for term in settings.sectors}
+    assert {seed.key for seed in settings.circles} >= {"audiovisual", "brussels"}
+    assert settings.is_admin("console", "admin")
