@@ -244,3 +244,15 @@ def test_a_console_whose_output_is_closed_stops_quietly(workdir: Path) -> None:
     assert "Traceback" not in result.stderr
     assert "BrokenPipe" not in result.stderr
     assert result.returncode == 141  # the shell's status for a closed pipe, not a crash
+
+
+def test_the_readme_tells_a_newcomer_the_language_the_admins_and_the_database() -> None:
+    import tomllib
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    defaults = tomllib.loads((ROOT / "bot.toml").read_text(encoding="utf-8"))
+    assert f'default_locale = "{defaults["default_locale"]}"' in readme
+    assert "!profile set locale=fr" in readme
+    assert f'admins = ["{defaults["admins"][0]}"]' in readme
+    assert f'url = "{defaults["storage"]["url"]}"' in readme
+    assert "samen init" in readme and "built-in defaults" in readme
