@@ -434,7 +434,9 @@ def report(
     for key, value in info:
         print(f"| {key} | {value} |")
     print(
-        f"| setup | {args.members:,} members, SQLite (WAL) in a temp dir, MemoryAdapter, "
+        f"| setup | {args.members:,} members, "
+        f"{'a new PostgreSQL database' if args.postgres else 'SQLite (WAL) in a temp dir'}, "
+        "MemoryAdapter, "
         f"sequential calls, last_seen_at {'recent' if args.recent_seen else 'random past 30 days'}"
         " |"
     )
