@@ -3,6 +3,7 @@ the periodic jobs (board expiry and digests now; reminders and more in later iss
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -47,6 +48,10 @@ class SchedulerService:
             done = await periodic.job(self.services)
             if done:
                 log.info("%s: %s done", periodic.name, done)
+        except asyncio.CancelledError:
+            # the bot is stopping (a piped console at its end of input, a signal): the job's
+            # batch is a transaction of its own, so stopping it loses nothing; no traceback
+            log.debug("scheduled job %s stopped by the shutdown", periodic.name)
         except Exception:
             log.exception("scheduled job %s failed", periodic.name)
 
