@@ -86,7 +86,7 @@ def test_the_package_ships_the_repository_bot_toml_as_its_defaults() -> None:
 
     assert builtin_config_text() == (ROOT / "bot.toml").read_text(encoding="utf-8")
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert "default.toml" in pyproject["tool"]["setuptools"]["package-data"]["bot"]
+    assert "default.toml" in pyproject["tool"]["setuptools"]["package-data"]["samen.bot"]
 
 
 def test_without_bot_toml_the_built_in_defaults_are_loaded(
