@@ -15,12 +15,12 @@ from sqlalchemy import (
     event,
     exists,
     func,
-    inspect,
     literal,
     union_all,
     update,
 )
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -160,6 +160,10 @@ _RESYNC = (
 )
 
 
+def _moved_or_renamed(member: Member) -> bool:
+    return any(get_history(member, name).has_changes() for name in ("region", "name_folded"))
+
+
 @event.listens_for(OrmSession, "after_flush")
 def _keep_sectors_in_step(session: OrmSession, _context: object) -> None:
     """After a flush that added sectors or changed a member's region or name, copy the
@@ -171,10 +175,8 @@ def _keep_sectors_in_step(session: OrmSession, _context: object) -> None:
     for obj in session.dirty:
         if isinstance(obj, MemberSector):
             stale.add(obj.member_id)
-        elif isinstance(obj, Member) and obj.id is not None:
-            attrs = inspect(obj).attrs
-            if attrs.region.history.has_changes() or attrs.name_folded.history.has_changes():
-                stale.add(obj.id)
+        elif isinstance(obj, Member) and obj.id is not None and _moved_or_renamed(obj):
+            stale.add(obj.id)
     if stale:
         session.connection().execute(_RESYNC, {"ids": sorted(stale)})
 
@@ -226,6 +228,7 @@ def find_members(
     The count stops at COUNT_CAP + 1 matches, and is skipped when the page shows the last
     match."""
     statement: Any
+    order: tuple[Any, ...]
     if sector:
         statement = (
             select(Member)
