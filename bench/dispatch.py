@@ -303,15 +303,14 @@ def seed(app: App, members: int, rng: random.Random, *, recent_seen: bool) -> No
             seen = now if recent_seen else now - timedelta(minutes=rng.uniform(10, 30 * 24 * 60))
             roll = rng.random()
             visibility = "all" if roll < 0.85 else ("circles" if roll < 0.95 else "hidden")
+            region = rng.choices(region_keys, region_weights)[0] if rng.random() < 0.92 else None
             member_rows.append(
                 {
                     "id": n,
                     "display_name": name,
                     "name_folded": fold(name),
                     "locale": rng.choice(("nl", "nl", "fr", "fr", "en", None)),
-                    "region": rng.choices(region_keys, region_weights)[0]
-                    if rng.random() < 0.92
-                    else None,
+                    "region": region,
                     "bio": rng.choice(BIOS),
                     "visibility": visibility,
                     "created_at": created,
@@ -330,7 +329,12 @@ def seed(app: App, members: int, rng: random.Random, *, recent_seen: bool) -> No
             wanted = rng.randint(1, 3)
             while len(sectors) < wanted:
                 sectors.add(rng.choices(sector_keys, sector_weights)[0])
-            sector_rows.extend({"member_id": n, "sector": s} for s in sorted(sectors))
+            # member_sector carries copies of the member's region and folded name (its index
+            # serves `members find sector=… region=…`); check_sector_copies verifies them.
+            sector_rows.extend(
+                {"member_id": n, "sector": s, "region": region, "name_folded": fold(name)}
+                for s in sorted(sectors)
+            )
             skill_rows.extend(
                 {"member_id": n, "skill": s, "skill_folded": fold(s)}
                 for s in rng.sample(SKILLS, rng.randint(1, 4))
@@ -344,6 +348,27 @@ def seed(app: App, members: int, rng: random.Random, *, recent_seen: bool) -> No
         flush(connection)
     with app.database.engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE")
+    check_sector_copies(app)
+
+
+def check_sector_copies(app: App) -> None:
+    """Every member_sector row carries its member's region and folded name (what
+    `members find sector=…` reads), and every member has a sector; else stop."""
+    with app.database.engine.connect() as connection:
+        wrong = connection.exec_driver_sql(
+            "SELECT count(*) FROM member_sector s JOIN member m ON m.id = s.member_id "
+            "WHERE s.name_folded <> m.name_folded OR (s.region IS NULL) <> (m.region IS NULL) "
+            "OR s.region <> m.region"
+        ).scalar_one()
+        without = connection.exec_driver_sql(
+            "SELECT count(*) FROM member m WHERE NOT EXISTS "
+            "(SELECT 1 FROM member_sector s WHERE s.member_id = m.id)"
+        ).scalar_one()
+    if wrong or without:
+        raise SystemExit(
+            f"seeding: {wrong} member_sector rows out of step with their member, "
+            f"{without} members without a sector"
+        )
 
 
 # -- measuring -------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from storage.identity import (
     members_named,
     record_seen,
 )
+from storage.profiles import resync_sectors
 from storage.schema import metadata
 
 if TYPE_CHECKING:
@@ -227,6 +228,7 @@ def merge_members(session: Session, keep: Member, drop: Member) -> None:
                         session.exec(update(table).where(*where).values({column.name: keep.id}))
                 except IntegrityError:
                     session.exec(delete(table).where(*where))
+    resync_sectors(session, [keep.id])  # the moved sectors carried drop's region and name
     session.expire_all()
     leftover = session.get(Member, drop.id)
     if leftover is not None:

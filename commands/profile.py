@@ -278,7 +278,7 @@ async def find(
     skill: Annotated[str | None, Opt(Text(60), N_("A word of their skills"))] = None,
     page: Annotated[int, Opt(Integer(1, 10_000), N_("Page of the results"))] = 1,
 ) -> Reply:
-    found, total = profiles.find_members(
+    result = profiles.find_members(
         ctx.session,
         sector=sector.key if sector else None,
         region=region.key if region else None,
@@ -287,15 +287,25 @@ async def find(
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
     )
+    found, total = result.members, result.total
     if total == 0:
         return Reply(text=ctx.t(N_("No member matches. Try fewer filters.")))
     if not found:
         raise UserError(N_("There is no page {page}."), page=page)
     details = profiles.details_of(ctx.session, [m.id for m in found if m.id is not None])
     lines = [f"- {profile_summary(ctx, m, ctx.t, details[m.id])}" for m in found if m.id]
-    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
-    footer = ctx.t(N_("Page {page} of {pages}."), page=page, pages=pages) if pages > 1 else ""
-    title = ctx.t.plural("{count} member found", "{count} members found", total)
+    if total > profiles.COUNT_CAP:
+        title = ctx.t(N_("More than {count} members found"), count=ctx.t.number(profiles.COUNT_CAP))
+    else:
+        title = ctx.t.plural("{count} member found", "{count} members found", total)
+    footer = ""
+    if total > profiles.COUNT_CAP and result.has_more:
+        known = max(profiles.COUNT_CAP // PAGE_SIZE, page)
+        footer = ctx.t(N_("Page {page} of more than {pages}."), page=page, pages=known)
+    else:
+        pages = (max(total, (page - 1) * PAGE_SIZE + len(found)) + PAGE_SIZE - 1) // PAGE_SIZE
+        if pages > 1:
+            footer = ctx.t(N_("Page {page} of {pages}."), page=page, pages=pages)
     return Reply(title=title, text="\n".join(lines + ([footer] if footer else [])))
 
 

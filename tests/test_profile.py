@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from adapters.memory import MemoryAdapter
@@ -148,3 +150,70 @@ async def test_profile_works_on_every_database(any_bot: MemoryAdapter) -> None:
     assert "quinten" in found.text
     by_skill = await any_bot.say("sam", "!members find skill=PIANO region=Luik")
     assert "quinten" in by_skill.text
+
+
+def _names(reply_text: str) -> list[str]:
+    return re.findall(r"^- \*\*(.+?)\*\*", reply_text, flags=re.MULTILINE)
+
+
+async def test_find_by_sector_and_region_follows_a_member_who_moves(
+    any_bot: MemoryAdapter,
+) -> None:
+    # sectors first, region later: the sector rows must learn the region they were saved without
+    await any_bot.say("tess", "!profile set sectors=music")
+    await any_bot.say("tess", "!profile set region=gent")
+    found = await any_bot.say("uma", "!members find sector=music region=Gent")
+    assert found.title == "1 lid gevonden"
+    assert "tess" in found.text
+    await any_bot.say("tess", "!profile set region=namur")
+    assert "tess" not in (await any_bot.say("uma", "!members find sector=music region=Gent")).text
+    moved = await any_bot.say("uma", "!members find sector=music region=Namen")
+    assert "tess" in moved.text
+    await any_bot.say("tess", "!profile clear region")
+    gone = await any_bot.say("uma", "!members find sector=music region=Namen")
+    assert "tess" not in gone.text
+    assert "tess" in (await any_bot.say("uma", "!members find sector=music")).text
+
+
+async def test_find_by_sector_sorts_by_the_name_a_member_has_now(any_bot: MemoryAdapter) -> None:
+    for user in ("vera", "wim"):
+        await any_bot.say(user, "!profile set sectors=writing region=leuven")
+    await any_bot.say("vera", '!profile set name="Zelda"')
+    found = await any_bot.say("xan", "!members find sector=writing region=Leuven")
+    assert _names(found.text) == ["wim", "Zelda"]
+    by_sector = await any_bot.say("xan", "!members find sector=writing")
+    assert by_sector.text.index("wim") < by_sector.text.index("Zelda")
+
+
+async def test_find_by_sector_and_region_after_two_accounts_are_linked(
+    any_bot: MemoryAdapter,
+) -> None:
+    console = any_bot
+    matrix = MemoryAdapter(console.app, platform="matrix")
+    await console.say("yara", "!profile set region=gent")
+    await matrix.say("@yara:example.org", "!profile set sectors=audiovisual region=namur")
+    code = re.search(r"\b(\d{6})\b", (await console.say("yara", "!link")).text)
+    assert code is not None
+    assert not (await matrix.say("@yara:example.org", f"!link {code.group(1)}")).is_error
+    found = await console.say("zoe", "!members find sector=audiovisual region=Gent")
+    assert found.title == "1 lid gevonden"
+    assert "yara" in found.text
+    assert (
+        "Geen enkel lid"
+        in (await console.say("zoe", "!members find sector=audiovisual region=Namen")).text
+    )
+
+
+async def test_find_counts_up_to_two_hundred_then_says_more(bot: MemoryAdapter) -> None:
+    for index in range(201):
+        await bot.say(f"p{index:03d}", "!profile set sectors=events region=charleroi")
+    many = await bot.say("q", "!members find sector=events region=Charleroi")
+    assert many.title == "Meer dan 200 leden gevonden"
+    assert "Pagina 1 van meer dan 20." in many.text
+    last = await bot.say("q", "!members find sector=events region=Charleroi page=21")
+    assert _names(last.text) == ["p200"]
+    assert "Pagina 21 van 21." in last.text
+    await bot.say("p200", "!profile clear sectors")
+    exact = await bot.say("q", "!members find sector=events region=Charleroi")
+    assert exact.title == "200 leden gevonden"
+    assert "Pagina 1 van 20." in exact.text

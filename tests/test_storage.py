@@ -137,3 +137,40 @@ def test_the_board_list_migration_lists_the_open_posts_already_stored(
         assert [post.title for post in page.posts] == ["Van"]
         assert list_posts(session, sector="events").total == 1
     empty_database.dispose()
+
+
+def test_the_members_find_migration_copies_region_and_name_into_the_sectors(
+    empty_database: Database,
+) -> None:
+    from storage.profiles import find_members
+
+    command.upgrade(alembic_config(empty_database.engine), "0010")
+    now = datetime.now(UTC)
+    with empty_database.engine.begin() as connection:
+        for number, (name, region) in enumerate((("Zoë", "gent"), ("Ann", "gent"), ("Bo", None))):
+            connection.execute(
+                text(
+                    "INSERT INTO member (id, display_name, name_folded, region, bio, visibility,"
+                    " reminder_offsets, remind_maybe, created_at) VALUES (:id, :name, :folded,"
+                    " :region, '', 'all', '', false, :now)"
+                ),
+                {
+                    "id": number + 1,
+                    "name": name,
+                    "folded": name.lower(),
+                    "region": region,
+                    "now": now,
+                },
+            )
+            connection.execute(
+                text("INSERT INTO member_sector (member_id, sector) VALUES (:id, 'music')"),
+                {"id": number + 1},
+            )
+    empty_database.upgrade()
+    with empty_database.session() as session:
+        in_gent = find_members(session, sector="music", region="gent", viewer_id=3)
+        assert [m.display_name for m in in_gent.members] == ["Ann", "Zoë"]
+        assert in_gent.total == 2
+        everywhere = find_members(session, sector="music")
+        assert [m.display_name for m in everywhere.members] == ["Ann", "Bo", "Zoë"]
+    empty_database.dispose()
