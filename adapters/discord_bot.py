@@ -21,11 +21,11 @@ from typing import Any, Optional
 import discord
 from discord import app_commands
 
-from adapters.discord_render import ActionButton, clip, message_parts
+from adapters.discord_render import CUSTOM_ID_PREFIX, ActionButton, clip, message_parts
 from bot.agenda import AgendaItem, upcoming
 from bot.app import App, StartupError
 from bot.dispatch import Invocation, Outcome
-from bot.i18n import LazyText, normalise_locale
+from bot.i18n import N_, LazyText, normalise_locale
 from bot.params import OptionKind
 from bot.registry import Registry
 from bot.reply import Field, Reply, Visibility
@@ -45,6 +45,19 @@ ANNOTATIONS: dict[OptionKind, Any] = {
     OptionKind.CHANNEL: discord.abc.GuildChannel,
     OptionKind.ROLE: discord.Role,
 }
+# A form's custom_id names its command, so that a submit the bot no longer knows (opened
+# before a restart, or left open past its timeout) can say which command to run again.
+FORM_PREFIX = "samen-form:"
+FORM_EXPIRED = N_(
+    "This form has expired (it was opened before a restart, or too long ago). "
+    "Please run {command} again."
+)
+FORM_EXPIRED_UNNAMED = N_(
+    "This form has expired (it was opened before a restart, or too long ago). "
+    "Please run the command again."
+)
+FORM_TYPED = N_("What you typed:")
+BUTTON_EXPIRED = N_("This button no longer works. Please run the command again.")
 DISCORD_LOCALES = {
     discord.Locale.dutch: "nl",
     discord.Locale.french: "fr",
@@ -95,6 +108,22 @@ def option_value(value: Any, kind: OptionKind) -> str:
     return str(value)
 
 
+def code_block(text: str) -> str:
+    """Typed text shown back as-is (a closing fence inside it cannot end the block)."""
+    return "```\n" + text.replace("```", "`\u200b``") + "\n```"
+
+
+def typed_values(data: Any) -> list[str]:
+    """The values a member typed in a modal, from the submit's raw data."""
+    values: list[str] = []
+    for row in (data or {}).get("components", []):
+        for component in row.get("components", []) if "components" in row else [row]:
+            value = component.get("value")
+            if isinstance(value, str) and value.strip():
+                values.append(value)
+    return values
+
+
 def invocation_of(
     interaction: discord.Interaction[Any],
     *,
@@ -129,8 +158,13 @@ class ParagraphModal(discord.ui.Modal):
         params: list[ParamSpec],
         title: str,
     ):
-        super().__init__(title=clip(title, 45), timeout=900)
+        super().__init__(
+            title=clip(title, 45),
+            timeout=900,
+            custom_id=f"{FORM_PREFIX}{spec.name}:{os.urandom(8).hex()}",
+        )
         self.adapter, self.spec, self.options = adapter, spec, options
+        adapter.open_forms.add(self.custom_id)
         self.inputs: dict[str, discord.ui.TextInput[Any]] = {}
         self.labels: dict[str, str] = {}
         for param in params[:5]:
@@ -145,7 +179,11 @@ class ParagraphModal(discord.ui.Modal):
             self.inputs[param.name] = field
             self.add_item(field)
 
+    async def on_timeout(self) -> None:
+        self.adapter.open_forms.discard(self.custom_id)
+
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        self.adapter.open_forms.discard(self.custom_id)
         options = {k: v for k, v in self.options.items() if not k.startswith("__")}
         for name, field in self.inputs.items():
             if field.value:
@@ -168,6 +206,13 @@ class SamenClient(discord.Client):
         self.samen = adapter
         self.tree = app_commands.CommandTree(self)
 
+    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
+        # called while the interaction is parsed, right after discord.py looked for its modal
+        # or button: what it knows now is what it will run
+        if event == "interaction":
+            self.samen.answer_if_unknown(args[0])
+        super().dispatch(event, *args, **kwargs)
+
     async def setup_hook(self) -> None:
         self.add_dynamic_items(ActionButton)
         await self.tree.set_translator(CatalogueTranslator(self.samen.app))
@@ -189,6 +234,8 @@ class DiscordAdapter:
         self.synced = 0
         self._mirror_task: asyncio.Task[None] | None = None
         self._mirror_again = False
+        self.open_forms: set[str] = set()  # the custom_ids of the modals this process opened
+        self._answering: set[asyncio.Task[None]] = set()
         app.notifier.register(self)
         if self.settings.mirror_events:
             app.dispatcher.listen("meetups", self.schedule_mirror)
@@ -349,6 +396,47 @@ class DiscordAdapter:
             self.state.set(key, digest)
 
     # -- interactions ---------------------------------------------------------------------------
+
+    def answer_if_unknown(self, interaction: discord.Interaction[Any]) -> None:
+        """A form or a button this process does not know would otherwise get no answer at all
+        ("This interaction failed"): say what happened and what to do, only to the member."""
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id") or "")
+        if interaction.type is discord.InteractionType.modal_submit:
+            if custom_id in self.open_forms:
+                return
+        elif interaction.type is discord.InteractionType.component:
+            if custom_id.startswith(CUSTOM_ID_PREFIX):
+                return  # an ActionButton: its command is in its custom_id
+        else:
+            return
+        task = asyncio.get_running_loop().create_task(self._answer_unknown(interaction, data))
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+
+    async def _answer_unknown(
+        self, interaction: discord.Interaction[Any], data: dict[str, Any]
+    ) -> None:
+        locale = normalise_locale(str(interaction.locale))
+        custom_id = str(data.get("custom_id") or "")
+        if interaction.type is discord.InteractionType.component:
+            text = self.text(BUTTON_EXPIRED, locale)
+        else:
+            name = custom_id.removeprefix(FORM_PREFIX).rpartition(":")[0]
+            if custom_id.startswith(FORM_PREFIX) and self.app.registry.get(name) is not None:
+                text = self.text(FORM_EXPIRED, locale).format(command=f"/{name}")
+            else:
+                text = self.text(FORM_EXPIRED_UNNAMED, locale)
+            typed = typed_values(data)
+            if typed:
+                text += "\n" + self.text(FORM_TYPED, locale)
+                room = 2000 - len(text) - len(typed) * 9
+                for value in typed:
+                    text += "\n" + code_block(clip(value, max(room // len(typed), 20)))
+        try:
+            await interaction.response.send_message(clip(text, 2000), ephemeral=True)
+        except discord.HTTPException:
+            log.exception("answering an unknown %s failed", interaction.type)
 
     async def respond(
         self,

@@ -18,7 +18,7 @@ from adapters.discord_bot import DiscordAdapter
 from bot.app import App
 from bot.clock import Clock, SystemClock
 from tests.conftest import make_settings
-from tests.discord_standin import GUILD_ID, StandIn, snowflake
+from tests.discord_standin import CHANNEL_ID, GUILD_ID, StandIn, snowflake
 
 ALICE = "920000000000000001"
 BOB = "920000000000000002"
@@ -679,3 +679,69 @@ async def test_string_options_carry_length_limits_and_admin_commands_a_default_p
         )
         assert answer["data"]["flags"] & 64
         assert "the most is 500" in answer["data"]["content"]
+
+
+async def test_a_form_opened_before_a_restart_gets_a_clear_answer_with_the_typed_text(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "s.db"
+    async with running(standin, database, monkeypatch):
+        answer = await command(
+            standin,
+            ALICE,
+            slash("need", "post", [opt("title", "A van"), opt("category", "logistics")]),
+        )
+        modal = answer["data"]
+    async with running(standin, database, monkeypatch):  # a new process: the form is unknown
+        rows = [
+            {
+                "type": 1,
+                "components": [
+                    {
+                        "type": 4,
+                        "custom_id": modal["components"][0]["components"][0]["custom_id"],
+                        "value": "From Gent to Namur, 9h",
+                    }
+                ],
+            }
+        ]
+        submit = standin.interaction(
+            5, {"custom_id": modal["custom_id"], "components": rows}, ALICE, locale="fr"
+        )
+        await standin.push(submit)
+        expired = (await standin.answer_to(submit)).body
+        assert expired["type"] == 4
+        assert expired["data"]["flags"] & 64
+        assert "Ce formulaire a expiré" in expired["data"]["content"]
+        assert "/need post" in expired["data"]["content"]
+        assert "From Gent to Namur, 9h" in expired["data"]["content"]  # nothing is lost
+        # a form from an older version (a bare random id) and a button no one knows any more
+        old = standin.interaction(5, {"custom_id": "ab" * 16, "components": rows}, BOB)
+        await standin.push(old)
+        answer = (await standin.answer_to(old)).body
+        assert answer["data"]["flags"] & 64
+        assert "This form has expired" in answer["data"]["content"]
+        click = standin.interaction(
+            3,
+            {"custom_id": "ab" * 16, "component_type": 2},
+            BOB,
+            message=standin.message(
+                CHANNEL_ID,
+                {
+                    "content": "old",
+                    "components": [
+                        {
+                            "type": 1,
+                            "components": [
+                                {"type": 2, "style": 2, "label": "Old", "custom_id": "ab" * 16}
+                            ],
+                        }
+                    ],
+                },
+            ),
+            locale="nl",
+        )
+        await standin.push(click)
+        answer = (await standin.answer_to(click)).body
+        assert answer["data"]["flags"] & 64
+        assert "Deze knop werkt niet meer" in answer["data"]["content"]
