@@ -19,7 +19,8 @@ from commands.refs import PostRef
 from storage import board as store
 from storage import projects as project_store
 from storage.board import NEED, OFFER, OPEN, Post, Response, Subscription
-from storage.identity import Member, accounts_of
+from storage.identity import Member, accounts_of, members_by_ids
+from storage.profiles import details_of
 from storage.search import POST, SLOT, search
 
 commands = CommandSet()
@@ -195,9 +196,7 @@ async def create_post(
     ctx.session.flush()
     assert post.id is not None
     keys = tag_names(tags)
-    store.set_tags(ctx.session, post.id, keys)
-    store.reindex(ctx.session, post)
-    ctx.session.flush()
+    store.publish(ctx.session, post, keys)
     fields = list(_suggestions(ctx, post, keys))
     _queue_for_subscribers(ctx, post, keys)
     t = ctx.t
@@ -223,6 +222,8 @@ def _suggestions(ctx: Context, post: Post, tags: list[str]) -> list[Field]:
     candidates = matching.matching_posts(ctx.session, post, tags)
     post_ids = [c.source_id for c in candidates if c.source == POST]
     found = store.posts_by_ids(ctx.session, post_ids)
+    # the authors told below, in one query (session.get then finds them loaded)
+    members_by_ids(ctx.session, [other.author_id for other in found.values()])
     lines = []
     for candidate in candidates:
         if candidate.source == POST and candidate.source_id in found:
@@ -246,12 +247,15 @@ def _suggestions(ctx: Context, post: Post, tags: list[str]) -> list[Field]:
         viewer_id=None if ctx.is_admin else ctx.actor_id,
     )
     if members:
+        details = details_of(ctx.session, [m.id for m, _ in members if m.id is not None])
         fields.append(
             Field(
                 t(N_("Members who may help"))
                 if post.kind == NEED
                 else t(N_("Members who may be interested")),
-                "\n".join(f"- {profile_summary(ctx, m, t)}" for m, _ in members),
+                "\n".join(
+                    f"- {profile_summary(ctx, m, t, details.get(m.id or 0))}" for m, _ in members
+                ),
             )
         )
     return fields

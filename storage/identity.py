@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import (
@@ -129,6 +130,16 @@ def accounts_of(session: Session, member_id: int) -> list[Account]:
         .order_by(col(Account.last_seen_at).desc())
     )
     return list(session.exec(statement))
+
+
+def members_by_ids(session: Session, member_ids: Iterable[int]) -> dict[int, Member]:
+    """Several members in one query (they stay in the session, so ``session.get`` finds them
+    without another query)."""
+    wanted = list(dict.fromkeys(member_ids))
+    if not wanted:
+        return {}
+    found = session.exec(select(Member).where(col(Member.id).in_(wanted)))
+    return {member.id: member for member in found if member.id is not None}
 
 
 def members_named(session: Session, name_folded: str, limit: int = 10) -> list[Member]:
