@@ -262,7 +262,7 @@ async def clear(
     elif part == "languages":
         profiles.replace_languages(ctx.session, member.id, ())
     ctx.session.add(member)
-    return Reply(text=ctx.t(N_("Emptied: {part}."), part=ctx.t(CLEARABLE[part])))
+    return ctx.say(N_("Emptied: {part}."), part=ctx.t(CLEARABLE[part]))
 
 
 @commands.command(
@@ -288,7 +288,7 @@ async def find(
         offset=(page - 1) * PAGE_SIZE,
     )
     if total == 0:
-        return Reply(text=ctx.t(N_("No member matches. Try fewer filters.")))
+        return ctx.say(N_("No member matches. Try fewer filters."))
     if not found:
         raise UserError(N_("There is no page {page}."), page=page)
     details = profiles.details_of(ctx.session, [m.id for m in found if m.id is not None])
