@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.i18n import Catalogues, Translator
+from bot.i18n import Catalogues, Message, Translator
 from bot.notifier import Invitation, MemberTarget, Notification, PlaceTarget
 from bot.reply import Reply
 from storage.identity import Account, Member
@@ -48,6 +48,11 @@ class Context:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def say(self, message: Message, /, **params: object) -> Reply:
+        """A plain answer: the message in the asker's language, e.g.
+        ``ctx.say(N_("You left {circle}."), circle=circle.name)``."""
+        return Reply(text=self.t(message, **params))
 
     def translator_for(self, member: Member) -> Translator:
         return self.catalogues.translator(member.locale, self.settings.default_locale)

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlmodel import Session
+
 from bot.clock import Clock
 from bot.config import Settings
 from bot.context import Context
@@ -203,31 +205,8 @@ class Dispatcher:
         changed: set[str] = set()
         invitations: list[Invitation] = []
         try:
-            member, account = resolve_actor(
-                session,
-                invocation.platform,
-                invocation.user_id,
-                invocation.display_name or invocation.user_id,
-                self.clock.now(),
-            )
-            locale = member.locale or normalise_locale(invocation.locale)
-            if invocation.shared:
-                locale = self.settings.default_locale
-            t = self.catalogues.translator(locale, self.settings.default_locale)
-            ctx = Context(
-                settings=self.settings,
-                session=session,
-                clock=self.clock,
-                catalogues=self.catalogues,
-                registry=self.registry,
-                actor=member,
-                account=account,
-                t=t,
-                is_admin=self.settings.is_admin(invocation.platform, invocation.user_id),
-                place=invocation.place,
-                is_direct=invocation.is_direct,
-                shared=invocation.shared,
-            )
+            ctx = self._context(session, invocation, shared=invocation.shared)
+            t = ctx.t
             self._check_role(ctx, spec)
             arguments = await self._convert(ctx, spec, raw)
             if spec.role is Role.ANIMATOR:
@@ -237,7 +216,7 @@ class Dispatcher:
             outbox = ctx.outbox
             changed = ctx.changed
             invitations = ctx.invitations
-            self.seen.seen(account, self.clock.now())
+            self.seen.seen(ctx.account, self.clock.now())
         except UserError as error:
             session.rollback()
             reply = self.error_reply(t, error, spec, prefix)
@@ -291,32 +270,11 @@ class Dispatcher:
             return []
         session = self.database.open_session()
         try:
-            member, account = resolve_actor(
-                session,
-                invocation.platform,
-                invocation.user_id,
-                invocation.display_name or invocation.user_id,
-                self.clock.now(),
-            )
-            t = self.catalogues.translator(
-                member.locale or normalise_locale(invocation.locale), self.settings.default_locale
-            )
-            ctx = Context(
-                settings=self.settings,
-                session=session,
-                clock=self.clock,
-                catalogues=self.catalogues,
-                registry=self.registry,
-                actor=member,
-                account=account,
-                t=t,
-                is_admin=self.settings.is_admin(invocation.platform, invocation.user_id),
-                place=invocation.place,
-                is_direct=invocation.is_direct,
-            )
+            ctx = self._context(session, invocation, shared=False)
             choices = await param.type.autocomplete(ctx, partial)
             return [
-                (t(c.label) if isinstance(c.label, LazyText) else c.label, c.value) for c in choices
+                (ctx.t(c.label) if isinstance(c.label, LazyText) else c.label, c.value)
+                for c in choices
             ][:25]
         except Exception:
             log.exception("autocomplete of %s.%s failed", invocation.command, param_name)
@@ -348,6 +306,34 @@ class Dispatcher:
             ),
             visibility=Visibility.PRIVATE,
             is_error=True,
+        )
+
+    def _context(self, session: Session, invocation: Invocation, shared: bool) -> Context:
+        """The Context of one who asks: their member (made on first contact) and language;
+        an answer ``shared`` with everyone is in the community's language."""
+        member, account = resolve_actor(
+            session,
+            invocation.platform,
+            invocation.user_id,
+            invocation.display_name or invocation.user_id,
+            self.clock.now(),
+        )
+        locale = member.locale or normalise_locale(invocation.locale)
+        if shared:
+            locale = self.settings.default_locale
+        return Context(
+            settings=self.settings,
+            session=session,
+            clock=self.clock,
+            catalogues=self.catalogues,
+            registry=self.registry,
+            actor=member,
+            account=account,
+            t=self.catalogues.translator(locale, self.settings.default_locale),
+            is_admin=self.settings.is_admin(invocation.platform, invocation.user_id),
+            place=invocation.place,
+            is_direct=invocation.is_direct,
+            shared=shared,
         )
 
     def _check_role(self, ctx: Context, spec: CommandSpec) -> None:

@@ -385,12 +385,10 @@ async def board_list(
     )
     if not page.posts:
         if before is not None:
-            return Reply(text=ctx.t(N_("No older posts match.")))
-        return Reply(
-            text=ctx.t(
-                N_("Nothing on the board matches. Post it yourself with {command}."),
-                command="`!need post …`",
-            )
+            return ctx.say(N_("No older posts match."))
+        return ctx.say(
+            N_("Nothing on the board matches. Post it yourself with {command}."),
+            command="`!need post …`",
         )
     lines = [f"- {post_line(ctx, ctx.t, p)}" for p in page.posts]
     if page.total > store.COUNT_CAP:
@@ -438,7 +436,7 @@ async def board_search(
         offset=(page - 1) * PAGE_SIZE,
     )
     if not hits:
-        return Reply(text=ctx.t(N_("Nothing found for “{text}”."), text=text))
+        return ctx.say(N_("Nothing found for “{text}”."), text=text)
     posts = store.posts_by_ids(ctx.session, [h.source_id for h in hits if h.source == POST])
     lines = []
     for hit in hits:
@@ -638,12 +636,8 @@ async def close(
                 )
             ),
         )
-    return Reply(
-        text=ctx.t(
-            N_("Post #{number} closed: {outcome}."),
-            number=post.id,
-            outcome=ctx.t(OUTCOMES[outcome]),
-        )
+    return ctx.say(
+        N_("Post #{number} closed: {outcome}."), number=post.id, outcome=ctx.t(OUTCOMES[outcome])
     )
 
 
@@ -665,12 +659,10 @@ async def renew(
     ctx.session.add(post)
     assert post.id is not None
     store.reindex(ctx.session, post)
-    return Reply(
-        text=ctx.t(
-            N_("Post #{number} stays until {date}."),
-            number=post.id,
-            date=ctx.t.day_of(post.valid_until),
-        )
+    return ctx.say(
+        N_("Post #{number} stays until {date}."),
+        number=post.id,
+        date=ctx.t.day_of(post.valid_until),
     )
 
 
@@ -745,15 +737,13 @@ async def subscribe(
     )
     ctx.session.add(subscription)
     ctx.session.flush()
-    return Reply(
-        text=ctx.t(
-            N_(
-                "Subscribed (number {number}): {what}. New posts that fit "
-                "reach you at most once an hour."
-            ),
-            number=subscription.id,
-            what=_describe(ctx, subscription),
-        )
+    return ctx.say(
+        N_(
+            "Subscribed (number {number}): {what}. New posts that fit "
+            "reach you at most once an hour."
+        ),
+        number=subscription.id,
+        what=_describe(ctx, subscription),
     )
 
 
@@ -777,11 +767,9 @@ def _describe(ctx: Context, subscription: Subscription) -> str:
 async def subscriptions(ctx: Context) -> Reply:
     found = store.subscriptions_of(ctx.session, ctx.actor_id)
     if not found:
-        return Reply(
-            text=ctx.t(
-                N_("You have no subscriptions. Start one with {command}."),
-                command="`!board subscribe …`",
-            )
+        return ctx.say(
+            N_("You have no subscriptions. Start one with {command}."),
+            command="`!board subscribe …`",
         )
     return Reply(
         title=ctx.t(N_("Your subscriptions")),

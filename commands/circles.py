@@ -90,7 +90,7 @@ async def list_circles(
 ) -> Reply:
     found = store.circles(ctx.session, kind)
     if not found:
-        return Reply(text=ctx.t(N_("There are no circles yet.")))
+        return ctx.say(N_("There are no circles yet."))
     counts = store.member_counts(ctx.session)
     mine = {c.id for c in store.circles_of(ctx.session, ctx.actor_id)}
     lines = [
@@ -187,7 +187,7 @@ async def leave(ctx: Context, circle: CircleArg) -> Reply:
     for place in store.places_of(ctx.session, circle.id):
         # out of the linked room (Matrix) or without the circle's role (Discord)
         ctx.invite(ctx.actor_id, place.platform, place.place_id, place.role_id, grant=False)
-    return Reply(text=ctx.t(N_("You left {circle}."), circle=circle.name))
+    return ctx.say(N_("You left {circle}."), circle=circle.name)
 
 
 @commands.command(
@@ -270,12 +270,10 @@ async def create(
         raise UserError(N_("There is already a circle “{key}”."), key=key)
     circle = Circle(key=key, name=name, kind=kind, description=description, created_at=ctx.now())
     ctx.session.add(circle)
-    return Reply(
-        text=ctx.t(
-            N_("Circle {circle} created. Name its animators with {command}."),
-            circle=name,
-            command=f"`!circle animator add {key} <member>`",
-        )
+    return ctx.say(
+        N_("Circle {circle} created. Name its animators with {command}."),
+        circle=name,
+        command=f"`!circle animator add {key} <member>`",
     )
 
 
@@ -305,7 +303,7 @@ async def edit(
     circle.kind = kind if kind is not None else circle.kind
     circle.description = description if description is not None else circle.description
     ctx.session.add(circle)
-    return Reply(text=ctx.t(N_("Circle {circle} saved."), circle=circle.name))
+    return ctx.say(N_("Circle {circle} saved."), circle=circle.name)
 
 
 @commands.command(
@@ -317,12 +315,10 @@ async def edit(
 async def archive(ctx: Context, circle: CircleArg) -> Reply:
     circle.archived = True
     ctx.session.add(circle)
-    return Reply(
-        text=ctx.t(
-            N_("Circle {circle} archived; {command} brings it back."),
-            circle=circle.name,
-            command=f"`!circle restore {circle.key}`",
-        )
+    return ctx.say(
+        N_("Circle {circle} archived; {command} brings it back."),
+        circle=circle.name,
+        command=f"`!circle restore {circle.key}`",
     )
 
 
@@ -337,7 +333,7 @@ async def restore(
 ) -> Reply:
     circle.archived = False
     ctx.session.add(circle)
-    return Reply(text=ctx.t(N_("Circle {circle} is back."), circle=circle.name))
+    return ctx.say(N_("Circle {circle} is back."), circle=circle.name)
 
 
 @commands.command(
@@ -369,12 +365,8 @@ async def animator_add(
             )
         ),
     )
-    return Reply(
-        text=ctx.t(
-            N_("{name} is now an animator of {circle}."),
-            name=member.display_name,
-            circle=circle.name,
-        )
+    return ctx.say(
+        N_("{name} is now an animator of {circle}."), name=member.display_name, circle=circle.name
     )
 
 
@@ -400,12 +392,10 @@ async def animator_remove(
         )
     membership.role = MEMBER
     ctx.session.add(membership)
-    return Reply(
-        text=ctx.t(
-            N_("{name} is no longer an animator of {circle}."),
-            name=member.display_name,
-            circle=circle.name,
-        )
+    return ctx.say(
+        N_("{name} is no longer an animator of {circle}."),
+        name=member.display_name,
+        circle=circle.name,
     )
 
 
@@ -447,12 +437,10 @@ async def announce(
                 text=f"{text}\n\n— {ctx.actor.display_name}",
             ),
         )
-    return Reply(
-        text=ctx.t(
-            N_("Announced in {places} and to {members}."),
-            places=ctx.t.plural("{count} room", "{count} rooms", len(places)),
-            members=ctx.t.plural("{count} member", "{count} members", len(recipients)),
-        )
+    return ctx.say(
+        N_("Announced in {places} and to {members}."),
+        places=ctx.t.plural("{count} room", "{count} rooms", len(places)),
+        members=ctx.t.plural("{count} member", "{count} members", len(recipients)),
     )
 
 
@@ -495,10 +483,8 @@ async def link(
         for member_id in [m for m, _ in circle_members_all(ctx, circle.id)]:
             ctx.invite(member_id, ctx.platform, ctx.place, role)
     ctx.session.add(existing)
-    return Reply(
-        text=ctx.t(
-            N_("This place is linked to {circle}: its announcements land here."), circle=circle.name
-        )
+    return ctx.say(
+        N_("This place is linked to {circle}: its announcements land here."), circle=circle.name
     )
 
 
@@ -521,7 +507,7 @@ async def unlink(ctx: Context, circle: CircleArg) -> Reply:
         raise UserError(N_("This place is not linked to {circle}."), circle=circle.name)
     for place in places:
         ctx.session.delete(place)
-    return Reply(text=ctx.t(N_("This place is no longer linked to {circle}."), circle=circle.name))
+    return ctx.say(N_("This place is no longer linked to {circle}."), circle=circle.name)
 
 
 # -- the guide (vademecum) ---------------------------------------------------------------------
@@ -541,12 +527,10 @@ async def guide_show(
     assert circle.id is not None
     latest = store.latest_guide(ctx.session, circle.id)
     if latest is None:
-        return Reply(
-            text=ctx.t(
-                N_("{circle} has no guide yet. Animators write it with {command}."),
-                circle=circle.name,
-                command=f"`!circle guide set {circle.key} …`",
-            )
+        return ctx.say(
+            N_("{circle} has no guide yet. Animators write it with {command}."),
+            circle=circle.name,
+            command=f"`!circle guide set {circle.key} …`",
         )
     shown = latest
     if version is not None:
@@ -590,12 +574,10 @@ async def guide_set(
 ) -> Reply:
     assert circle.id is not None
     version = store.add_guide_version(ctx.session, circle.id, text, ctx.actor_id, ctx.now())
-    return Reply(
-        text=ctx.t(
-            N_("Guide of {circle} saved as version {version}."),
-            circle=circle.name,
-            version=version.version,
-        )
+    return ctx.say(
+        N_("Guide of {circle} saved as version {version}."),
+        circle=circle.name,
+        version=version.version,
     )
 
 
@@ -621,17 +603,14 @@ async def guide_copy(
     version = store.add_guide_version(
         ctx.session, target.id, original.text, ctx.actor_id, ctx.now()
     )
-    return Reply(
-        text=ctx.t(
-            N_(
-                "The guide of {source} is now version {version} of {target}'s; "
-                "adapt it with {command}."
-            ),
-            source=source.name,
-            target=target.name,
-            version=version.version,
-            command=f"`!circle guide set {target.key} …`",
-        )
+    return ctx.say(
+        N_(
+            "The guide of {source} is now version {version} of {target}'s; adapt it with {command}."
+        ),
+        source=source.name,
+        target=target.name,
+        version=version.version,
+        command=f"`!circle guide set {target.key} …`",
     )
 
 
@@ -648,7 +627,7 @@ async def guide_history(ctx: Context, circle: CircleArg) -> Reply:
         .limit(20)
     ).all()
     if not versions:
-        return Reply(text=ctx.t(N_("{circle} has no guide yet."), circle=circle.name))
+        return ctx.say(N_("{circle} has no guide yet."), circle=circle.name)
     lines = []
     for version in versions:
         author = ctx.session.get(Member, version.author_id) if version.author_id else None

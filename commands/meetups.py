@@ -588,7 +588,7 @@ async def meetup_list(
         for occurrence in occurrences(meetup, store.changes_of(ctx.session, meetup.id), now, end):
             rows.append((occurrence, meetup))
     if not rows:
-        return Reply(text=ctx.t(N_("No meetup planned in that period.")))
+        return ctx.say(N_("No meetup planned in that period."))
     rows.sort(key=lambda pair: pair[0].start)
     lines = [f"- {when_line(ctx.t, o)} · **{m.title}** (#{m.id})" for o, m in rows[:40]]
     return Reply(
@@ -982,13 +982,11 @@ async def checkin(
     )
     answer.checked_in, answer.status = True, GOING
     ctx.session.add(answer)
-    return Reply(
-        text=ctx.t(
-            N_("{name} was at {title} on {when}. Thank you for coming!"),
-            name=who.display_name,
-            title=meetup.title,
-            when=when_line(ctx.t, found),
-        )
+    return ctx.say(
+        N_("{name} was at {title} on {when}. Thank you for coming!"),
+        name=who.display_name,
+        title=meetup.title,
+        when=when_line(ctx.t, found),
     )
 
 

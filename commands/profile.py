@@ -262,7 +262,7 @@ async def clear(
     elif part == "languages":
         profiles.replace_languages(ctx.session, member.id, ())
     ctx.session.add(member)
-    return Reply(text=ctx.t(N_("Emptied: {part}."), part=ctx.t(CLEARABLE[part])))
+    return ctx.say(N_("Emptied: {part}."), part=ctx.t(CLEARABLE[part]))
 
 
 @commands.command(
@@ -289,7 +289,7 @@ async def find(
     )
     found, total = result.members, result.total
     if total == 0:
-        return Reply(text=ctx.t(N_("No member matches. Try fewer filters.")))
+        return ctx.say(N_("No member matches. Try fewer filters."))
     if not found:
         raise UserError(N_("There is no page {page}."), page=page)
     details = profiles.details_of(ctx.session, [m.id for m in found if m.id is not None])

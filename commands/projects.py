@@ -186,15 +186,10 @@ async def slot_close(
                 )
             ),
         )
-    return Reply(
-        text=ctx.t(
-            N_(
-                "Role “{role}” of project #{number} closed; it no longer shows in searches "
-                "or matches."
-            ),
-            role=slot.role,
-            number=project.id,
-        )
+    return ctx.say(
+        N_("Role “{role}” of project #{number} closed; it no longer shows in searches or matches."),
+        role=slot.role,
+        number=project.id,
     )
 
 
@@ -259,10 +254,8 @@ async def project_list(
         offset=(page - 1) * PAGE_SIZE,
     )
     if total == 0:
-        return Reply(
-            text=ctx.t(
-                N_("No project yet. Present yours with {command}."), command="`!project create …`"
-            )
+        return ctx.say(
+            N_("No project yet. Present yours with {command}."), command="`!project create …`"
         )
     if not found:
         raise UserError(N_("There is no page {page}."), page=page)
@@ -566,9 +559,6 @@ async def close(ctx: Context, project: ProjectArg) -> Reply:
     project.status, project.closed_at = store.CLOSED, ctx.now()
     ctx.session.add(project)
     _reindex_all(ctx, project)
-    return Reply(
-        text=ctx.t(
-            N_("Project #{number} closed. Thank you for bringing people together!"),
-            number=project.id,
-        )
+    return ctx.say(
+        N_("Project #{number} closed. Thank you for bringing people together!"), number=project.id
     )

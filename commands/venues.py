@@ -86,9 +86,7 @@ async def add(
         created_at=ctx.now(),
     )
     ctx.session.add(venue)
-    return Reply(
-        text=ctx.t(N_("Venue {name} added: use venue={key} in meetups."), name=name, key=key)
-    )
+    return ctx.say(N_("Venue {name} added: use venue={key} in meetups."), name=name, key=key)
 
 
 @commands.command(
@@ -132,10 +130,8 @@ async def venue_list(
     if city:
         venues = [v for v in venues if fold(city) in fold(v.city)]
     if not venues:
-        return Reply(
-            text=ctx.t(
-                N_("No venue yet. Animators add one with {command}."), command="`!venue add …`"
-            )
+        return ctx.say(
+            N_("No venue yet. Animators add one with {command}."), command="`!venue add …`"
         )
     lines = [
         f"- **{v.name}** (`{v.key}`)"

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from adapters.memory import MemoryAdapter
 from bot.app import App
+from bot.reply import Reply
 from storage.schema import metadata
 
 
@@ -26,6 +27,19 @@ def number(text: str, pattern: str = r"#(\d+)") -> int:
     match = re.search(pattern, text)
     assert match, text
     return int(match.group(1))
+
+
+async def numbered(bot: MemoryAdapter, user: str, command: str) -> tuple[Reply, int]:
+    """Say a command that makes a numbered post, project or meetup: it must succeed; its reply
+    and the number it gives."""
+    reply = await bot.say(user, command)
+    assert not reply.is_error, reply.text
+    return reply, number(reply.title)
+
+
+async def number_of(bot: MemoryAdapter, user: str, command: str) -> int:
+    """The number of what a command makes (which must succeed)."""
+    return (await numbered(bot, user, command))[1]
 
 
 async def english(bot: MemoryAdapter, *users: str) -> None:

@@ -11,7 +11,7 @@ from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.clock import FakeClock
 from scheduler import board_jobs
-from tests.helpers import english, number, snapshot
+from tests.helpers import english, number, number_of, numbered, snapshot
 
 
 async def test_the_whole_story_of_a_need_met_in_the_community(bot: MemoryAdapter) -> None:
@@ -26,22 +26,20 @@ async def test_the_whole_story_of_a_need_met_in_the_community(bot: MemoryAdapter
         "carl", '!profile set sectors=audiovisual skills="sound engineering, live mixing"'
     )
 
-    need = await bot.say(
+    need, need_id = await numbered(
+        bot,
         "anna",
         '!need post Sound engineer for Friday description="Concert in Gent, 20h" '
         "sector=audiovisual region=gent tags=sound,live",
     )
-    assert not need.is_error, need.text
-    need_id = number(need.title)
     suggestions = {f.name: f.value for f in need.fields}
     assert "carl" in suggestions["Members who may help"]
 
-    offer = await bot.say(
+    offer, offer_id = await numbered(
+        bot,
         "bert",
         "!offer post Sound engineer with own mixing desk sector=audiovisual region=gent tags=sound",
     )
-    assert not offer.is_error, offer.text
-    offer_id = number(offer.title)
     assert f"#{need_id}" in {f.name: f.value for f in offer.fields}["Needs that may fit"]
     told = bot.inbox["anna"][-1]
     assert f"your need #{need_id}" in told.text
@@ -76,7 +74,7 @@ async def test_the_whole_story_of_a_need_met_in_the_community(bot: MemoryAdapter
 
 async def test_nobodys_contact_is_shared_before_the_author_accepts(bot: MemoryAdapter) -> None:
     await english(bot, "eva", "finn")
-    need_id = number((await bot.say("eva", "!need post A van for Saturday")).title)
+    need_id = await number_of(bot, "eva", "!need post A van for Saturday")
     await bot.say("finn", f"!board respond {need_id}")
     assert "Console:" not in bot.inbox["eva"][-1].text
     decline = next(a for a in bot.inbox["eva"][-1].actions if a.invocation.endswith("decline"))
@@ -152,7 +150,7 @@ async def test_board_list_filters_combine_and_page(bot: MemoryAdapter) -> None:
 
 async def test_the_list_follows_edits_and_closes(bot: MemoryAdapter) -> None:
     await english(bot, "kai", "lou")
-    post_id = number((await bot.say("kai", "!need post Van sector=events region=gent")).title)
+    post_id = await number_of(bot, "kai", "!need post Van sector=events region=gent")
     assert "Van" in (await bot.say("lou", "!board list sector=events region=gent")).text
     await bot.say("kai", f"!board edit {post_id} region=namur")
     moved = await bot.say("lou", "!board list sector=events region=gent")
@@ -165,7 +163,7 @@ async def test_the_list_follows_edits_and_closes(bot: MemoryAdapter) -> None:
 
 async def test_someone_elses_post_cannot_be_changed(bot: MemoryAdapter) -> None:
     await english(bot, "max", "nel")
-    post_id = number((await bot.say("max", "!offer post Lights to lend")).title)
+    post_id = await number_of(bot, "max", "!offer post Lights to lend")
     before = snapshot(bot.app)
     for line in (
         f"!board edit {post_id} title=Mine",
@@ -181,7 +179,7 @@ async def test_someone_elses_post_cannot_be_changed(bot: MemoryAdapter) -> None:
 
 async def test_bad_board_input_changes_nothing(bot: MemoryAdapter, clock: FakeClock) -> None:
     await english(bot, "olga")
-    post_id = number((await bot.say("olga", "!need post Printer")).title)
+    post_id = await number_of(bot, "olga", "!need post Printer")
     before = snapshot(bot.app)
     cases = {
         "!need post": "Missing: title",
@@ -207,7 +205,7 @@ async def test_expiry_warning_is_sent_once_and_expired_posts_leave_the_list(
     app: App, bot: MemoryAdapter, clock: FakeClock
 ) -> None:
     await english(bot, "pia")
-    post_id = number((await bot.say("pia", "!need post Costume maker")).title)
+    post_id = await number_of(bot, "pia", "!need post Costume maker")
     assert await board_jobs.warn_before_expiry(app.services) == 0
     clock.advance(timedelta(days=27, hours=1))
     assert await board_jobs.warn_before_expiry(app.services) == 1
@@ -259,7 +257,7 @@ async def test_subscribers_get_at_most_one_digest_an_hour(
 
 async def test_edit_reindexes_and_renew_extends(bot: MemoryAdapter) -> None:
     await english(bot, "tom")
-    post_id = number((await bot.say("tom", "!offer post Scenography")).title)
+    post_id = await number_of(bot, "tom", "!offer post Scenography")
     edited = await bot.say("tom", f'!board edit {post_id} title="Scenography and props" tags=props')
     assert not edited.is_error, edited.text
     assert "props" in (await bot.say("ulla", "!board search props")).text
@@ -287,7 +285,7 @@ async def test_board_works_on_every_database(any_bot: MemoryAdapter) -> None:
 
 async def test_a_closed_post_offers_no_renew_and_cannot_be_renewed(bot: MemoryAdapter) -> None:
     await english(bot, "gert", "hilde")
-    post_id = number((await bot.say("gert", "!need post A ladder for Sunday")).title)
+    post_id = await number_of(bot, "gert", "!need post A ladder for Sunday")
     open_card = await bot.say("gert", f"!board show {post_id}")
     assert f"board renew {post_id}" in [a.invocation for a in open_card.actions]
 
@@ -317,7 +315,7 @@ async def test_a_post_is_closed_with_the_outcome_in_any_language(bot: MemoryAdap
         "noah": ("withdrawn", "ingetrokken"),
     }
     for user, (outcome, shown) in typed.items():
-        post_id = number((await bot.say(user, "!need post A ladder")).title)
+        post_id = await number_of(bot, user, "!need post A ladder")
         closed = await bot.say(user, f'!board close {post_id} "{outcome}"')
         assert not closed.is_error, (user, closed.text)
         assert shown in closed.text, (user, closed.text)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from adapters.memory import MemoryAdapter
 from bot.clock import FakeClock
-from tests.helpers import english, snapshot
+from tests.helpers import english, number_of, snapshot
 from tests.helpers import number as meetup_number
 
 
@@ -16,7 +16,7 @@ async def animator(bot: MemoryAdapter, user: str = "anim", circle: str = "brusse
     await bot.say("admin", f"!circle animator add {circle} {user}")
 
 
-async def create(bot: MemoryAdapter, user: str, options: str) -> int:
+async def numbered(bot: MemoryAdapter, user: str, options: str) -> int:
     reply = await bot.say(user, f"!meetup create {options}")
     assert not reply.is_error, reply.text
     return meetup_number(reply.title)
@@ -27,7 +27,7 @@ async def test_a_former_animator_no_longer_changes_the_meetups_they_scheduled(
 ) -> None:
     clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
     await animator(bot)
-    number = await create(
+    number = await numbered(
         bot, "anim", 'Walk circle=brussels start="2027-01-09 10:00" every="every saturday"'
     )
     removed = await bot.say("admin", "!circle animator remove brussels anim")
@@ -58,7 +58,7 @@ async def test_in_an_open_circle_a_member_changes_only_their_own_meetups(
     await bot.say("gent-anim", "!circle edit gent open=yes")
     await bot.say("joe", "!circle join gent")
     await bot.say("kai", "!circle join gent")
-    number = await create(bot, "joe", 'Picnic circle=gent start="2027-06-01 12:00"')
+    number = await numbered(bot, "joe", 'Picnic circle=gent start="2027-06-01 12:00"')
     assert (await bot.say("kai", f"!meetup edit {number} title=Kai")).is_error
     assert not (await bot.say("joe", f"!meetup edit {number} title=Joe")).is_error
     await bot.say("joe", "!circle leave gent")
@@ -78,7 +78,7 @@ async def test_a_meetup_has_no_more_places_than_its_venue(
     assert refused.is_error
     assert "Het Hok holds 4 people" in refused.text
     assert snapshot(bot.app) == before
-    number = await create(
+    number = await numbered(
         bot, "anim", 'Lunch circle=brussels start="2027-01-08 12:00" venue=kop capacity=10'
     )
     moved = await bot.say("anim", f"!meetup edit {number} venue=hok")
@@ -94,7 +94,7 @@ async def test_raising_the_capacity_offers_the_new_places_to_those_waiting(
     clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
     await animator(bot)
     await english(bot, "w1", "w2", "w3", "w4")
-    number = await create(bot, "anim", 'Talk circle=brussels start="2027-01-08 18:00" capacity=1')
+    number = await numbered(bot, "anim", 'Talk circle=brussels start="2027-01-08 18:00" capacity=1')
     for user in ("w1", "w2", "w3", "w4"):
         await bot.say(user, f"!meetup rsvp {number} going")
     assert not any("A place is free" in r.text for u in ("w2", "w3") for r in bot.inbox[u])
@@ -112,7 +112,7 @@ async def test_raising_the_capacity_offers_the_new_places_to_those_waiting(
 
 async def _project_with_partner(bot: MemoryAdapter) -> int:
     await english(bot, "lead", "sceno", "stranger")
-    project = meetup_number((await bot.say("lead", "!project create Street opera")).title)
+    project = await number_of(bot, "lead", "!project create Street opera")
     await bot.say("lead", f"!project slot add {project} scenographer")
     await bot.say("sceno", f"!project join {project} scenographer")
     accept = next(a for a in bot.inbox["lead"][-1].actions if a.invocation.endswith("accept"))
@@ -125,7 +125,7 @@ async def test_only_partners_answer_a_project_meeting_and_see_it_listed(
 ) -> None:
     clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
     project = await _project_with_partner(bot)
-    number = await create(bot, "lead", f'Rehearsal project={project} start="2027-01-09 14:00"')
+    number = await numbered(bot, "lead", f'Rehearsal project={project} start="2027-01-09 14:00"')
     button = next(a for a in bot.inbox["sceno"][-1].actions if "going" in a.invocation)
     before = snapshot(bot.app)
     refused = await bot.say("stranger", "!" + button.invocation)  # the button's invocation
@@ -148,7 +148,7 @@ async def test_an_archived_circle_takes_no_answers(bot: MemoryAdapter, clock: Fa
     clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
     await animator(bot)
     await english(bot, "ora")
-    number = await create(bot, "anim", 'Walk circle=brussels start="2027-01-09 10:00"')
+    number = await numbered(bot, "anim", 'Walk circle=brussels start="2027-01-09 10:00"')
     assert "Noted: going" in (await bot.say("ora", f"!meetup rsvp {number} going")).text
     assert not (await bot.say("admin", "!circle archive brussels")).is_error
     refused = await bot.say("ora", f"!meetup rsvp {number} no")
@@ -164,8 +164,8 @@ async def test_a_project_meeting_is_not_mirrored_as_a_public_event(
     clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
     await animator(bot)
     project = await _project_with_partner(bot)
-    await create(bot, "lead", f'Rehearsal project={project} start="2027-01-09 14:00"')
-    await create(bot, "anim", 'Walk circle=brussels start="2027-01-09 10:00"')
+    await numbered(bot, "lead", f'Rehearsal project={project} start="2027-01-09 14:00"')
+    await numbered(bot, "anim", 'Walk circle=brussels start="2027-01-09 10:00"')
     titles = [item.title for item in upcoming(bot.app.database, clock.now(), 30, 50)]
     assert titles == ["Walk"]
 

@@ -14,8 +14,7 @@ from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.clock import FakeClock
 from scheduler import waitlist
-from tests.helpers import english, snapshot
-from tests.helpers import number as meetup_number
+from tests.helpers import english, number_of, numbered, snapshot
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
@@ -34,13 +33,12 @@ async def test_werkontbijt_waitlist_and_reminders(
     clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))  # Monday 10:00 in Brussels
     await animator(bot)
     await english(bot, "an", "bo", "cas", "dee")
-    created = await bot.say(
+    created, number = await numbered(
+        bot,
         "anim",
         '!meetup create Werkontbijt circle=brussels start="maandag 8:30" '
         'every="elke maandag" venue=kop capacity=2 format=work-breakfast',
     )
-    assert not created.is_error, created.text
-    number = meetup_number(created.title)
     dates = {f.name: f.value for f in created.fields}["Next dates"]
     assert "Monday, 11 January 2027 08:30" in dates
     assert "Monday, 18 January 2027 08:30" in dates
@@ -87,13 +85,8 @@ async def test_an_offer_not_accepted_in_time_goes_to_the_next(
 ) -> None:
     await animator(bot)
     await english(bot, "e1", "e2", "e3")
-    number = meetup_number(
-        (
-            await bot.say(
-                "anim",
-                '!meetup create Afterwork circle=brussels start="2027-01-15 18:00" capacity=1',
-            )
-        ).title
+    number = await number_of(
+        bot, "anim", '!meetup create Afterwork circle=brussels start="2027-01-15 18:00" capacity=1'
     )
     await bot.say("e1", f"!meetup rsvp {number} going")
     await bot.say("e2", f"!meetup rsvp {number} going")
@@ -193,14 +186,11 @@ async def test_cancel_and_move_one_date_tell_those_who_answered(
     clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
     await animator(bot)
     await english(bot, "fan", "gus")
-    number = meetup_number(
-        (
-            await bot.say(
-                "anim",
-                '!meetup create Walk circle=brussels start="2027-01-09 10:00" '
-                'every="every saturday" format=forest-walk',
-            )
-        ).title
+    number = await number_of(
+        bot,
+        "anim",
+        '!meetup create Walk circle=brussels start="2027-01-09 10:00" '
+        'every="every saturday" format=forest-walk',
     )
     await bot.say("fan", f"!meetup rsvp {number} going")
     await bot.say("gus", f"!meetup rsvp {number} no")
@@ -226,14 +216,11 @@ async def test_the_calendar_export_expands_to_what_meetup_show_lists(
     """Weekly 08:30 across the change to summer time, with a cancelled and a moved date."""
     clock.set(datetime(2027, 3, 1, 9, 0, tzinfo=UTC))
     await animator(bot)
-    number = meetup_number(
-        (
-            await bot.say(
-                "anim",
-                '!meetup create Werkontbijt circle=brussels start="2027-03-15 08:30" '
-                'every="every monday" count=5 venue=kop',
-            )
-        ).title
+    number = await number_of(
+        bot,
+        "anim",
+        '!meetup create Werkontbijt circle=brussels start="2027-03-15 08:30" '
+        'every="every monday" count=5 venue=kop',
     )
     await bot.say("anim", f"!meetup cancel {number} 2027-03-22")
     await bot.say("anim", f'!meetup move {number} 2027-04-05 "2027-04-06 09:00"')
@@ -264,12 +251,8 @@ async def test_checkin_records_attendance(bot: MemoryAdapter, clock: FakeClock) 
     clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
     await animator(bot)
     await english(bot, "hea", "ian")
-    number = meetup_number(
-        (
-            await bot.say(
-                "anim", '!meetup create Breakfast circle=brussels start="2027-01-05 08:30"'
-            )
-        ).title
+    number = await number_of(
+        bot, "anim", '!meetup create Breakfast circle=brussels start="2027-01-05 08:30"'
     )
     early = await bot.say("hea", f"!meetup checkin {number}")
     assert early.is_error
@@ -294,12 +277,8 @@ async def test_a_members_own_reminders_win(
     await animator(bot)
     await english(bot, "jan")
     await bot.say("jan", f"!profile set reminders={offsets}")
-    number = meetup_number(
-        (
-            await bot.say(
-                "anim", '!meetup create Talk circle=brussels start="2027-01-08 18:00" reminders=3h'
-            )
-        ).title
+    number = await number_of(
+        bot, "anim", '!meetup create Talk circle=brussels start="2027-01-08 18:00" reminders=3h'
     )
     await bot.say("jan", f"!meetup rsvp {number} going")
     with app.database.session() as session:
@@ -314,14 +293,11 @@ async def test_meetups_and_reminders_work_on_every_database(
     clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
     await animator(bot)
     await english(bot, "k1", "k2", "k3")
-    number = meetup_number(
-        (
-            await bot.say(
-                "anim",
-                '!meetup create Breakfast circle=brussels start="2027-01-05 08:30" capacity=2 '
-                'every="every tuesday"',
-            )
-        ).title
+    number = await number_of(
+        bot,
+        "anim",
+        '!meetup create Breakfast circle=brussels start="2027-01-05 08:30" capacity=2 '
+        'every="every tuesday"',
     )
     for user in ("k1", "k2", "k3"):
         await bot.say(user, f"!meetup rsvp {number} going")
@@ -358,13 +334,10 @@ async def test_many_reminders_due_together_become_one_message_in_the_circle_room
     clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
     await animator(bot)
     await bot.say("anim", "!circle link brussels", place="room-bxl")
-    number = meetup_number(
-        (
-            await bot.say(
-                "anim",
-                '!meetup create Afterwork circle=brussels start="2027-01-08 18:00" reminders=2h',
-            )
-        ).title
+    number = await number_of(
+        bot,
+        "anim",
+        '!meetup create Afterwork circle=brussels start="2027-01-08 18:00" reminders=2h',
     )
     people = [f"p{i}" for i in range(6)]
     for user in people:
@@ -395,12 +368,8 @@ async def test_changing_ones_mind_brings_the_reminder_back_once(
     clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
     await animator(bot)
     await english(bot, "zoe")
-    number = meetup_number(
-        (
-            await bot.say(
-                "anim", '!meetup create Talk circle=brussels start="2027-01-08 18:00" reminders=2h'
-            )
-        ).title
+    number = await number_of(
+        bot, "anim", '!meetup create Talk circle=brussels start="2027-01-08 18:00" reminders=2h'
     )
     for answer in ("going", "no", "going", "maybe", "going"):
         reply = await bot.say("zoe", f"!meetup rsvp {number} {answer}")
@@ -419,14 +388,10 @@ async def test_attendees_of_a_series_say_which_date_and_how_to_see_another(
     clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))  # Monday 10:00 in Brussels
     await animator(bot)
     await english(bot, "jo")
-    number = meetup_number(
-        (
-            await bot.say(
-                "anim",
-                '!meetup create Werkontbijt circle=brussels start="maandag 8:30" '
-                'every="elke maandag"',
-            )
-        ).title
+    number = await number_of(
+        bot,
+        "anim",
+        '!meetup create Werkontbijt circle=brussels start="maandag 8:30" every="elke maandag"',
     )
     await bot.say("jo", f"!meetup rsvp {number} going")
     listed = await bot.say("anim", f"!meetup attendees {number}")
@@ -437,10 +402,8 @@ async def test_attendees_of_a_series_say_which_date_and_how_to_see_another(
     assert "18 January 2027" in (other.title or "")
     assert "For another date" not in other.text
 
-    one_off = meetup_number(
-        (
-            await bot.say("anim", '!meetup create Walk circle=brussels start="2027-01-09 10:00"')
-        ).title
+    one_off = await number_of(
+        bot, "anim", '!meetup create Walk circle=brussels start="2027-01-09 10:00"'
     )
     assert "For another date" not in (await bot.say("anim", f"!meetup attendees {one_off}")).text
 
@@ -458,12 +421,11 @@ async def test_a_new_circle_meetup_is_announced_to_the_circle(
     assert not linked.is_error, linked.text
     bot.log.clear()
 
-    created = await bot.say(
+    created, number = await numbered(
+        bot,
         "anim",
         '!meetup create Werkontbijt circle=brussels start="maandag 8:30" every="elke maandag"',
     )
-    assert not created.is_error, created.text
-    number = meetup_number(created.title)
     told = bot.inbox["kim"][-1]
     assert "New meetup" in (told.title or "") and "Werkontbijt" in (told.title or "")
     assert "Monday, 11 January 2027 08:30" in told.text
@@ -486,7 +448,7 @@ async def test_a_new_circle_meetup_is_announced_to_the_circle(
 async def test_partners_are_told_of_a_project_meeting(bot: MemoryAdapter, clock: FakeClock) -> None:
     clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
     await english(bot, "lead", "sceno", "stranger")
-    project = meetup_number((await bot.say("lead", "!project create Street opera")).title)
+    project = await number_of(bot, "lead", "!project create Street opera")
     await bot.say("lead", f"!project slot add {project} scenographer")
     await bot.say("sceno", f"!project join {project} scenographer")
     accept = next(a for a in bot.inbox["lead"][-1].actions if a.invocation.endswith("accept"))
@@ -508,11 +470,9 @@ async def test_a_meetup_without_a_format_is_named_in_the_members_language(
 ) -> None:
     clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
     await animator(bot)
-    created = await bot.say(
-        "anim", '!meetup create Koffie circle=brussels start="2027-01-09 14:00"'
+    number = await number_of(
+        bot, "anim", '!meetup create Koffie circle=brussels start="2027-01-09 14:00"'
     )
-    assert not created.is_error, created.text
-    number = meetup_number(created.title)
     await bot.say("nora", "!profile set locale=nl")
     await bot.say("felix", "!profile set locale=fr")
     for user, label in (("nora", "bijeenkomst"), ("felix", "rencontre"), ("anim", "meetup")):

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from adapters.memory import MemoryAdapter
-from tests.helpers import english, number, snapshot
+from tests.helpers import english, number_of, snapshot
 
 
 async def test_a_project_finds_its_people(bot: MemoryAdapter) -> None:
     await english(bot, "lead", "sceno", "driver", "friend")
     await bot.say("sceno", '!profile set sectors=performing-arts skills="scenography, props"')
-    created = await bot.say(
+    project = await number_of(
+        bot,
         "lead",
         '!project create Street opera pitch="An opera on a market square" '
         "sector=performing-arts region=liege",
     )
-    assert not created.is_error, created.text
-    project = number(created.title)
     added = await bot.say("lead", f"!project slot add {project} scenographer")
     assert not added.is_error, added.text
     assert "sceno" in {f.name: f.value for f in added.fields}["Members who may fit"]
@@ -58,7 +57,7 @@ async def test_a_project_finds_its_people(bot: MemoryAdapter) -> None:
 
 async def test_only_the_lead_changes_a_project(bot: MemoryAdapter) -> None:
     await english(bot, "lea", "other")
-    project = number((await bot.say("lea", "!project create Dance film")).title)
+    project = await number_of(bot, "lea", "!project create Dance film")
     before = snapshot(bot.app)
     for line in (
         f"!project slot add {project} editor",
@@ -75,7 +74,7 @@ async def test_only_the_lead_changes_a_project(bot: MemoryAdapter) -> None:
 async def test_the_lead_closes_a_role_that_is_no_longer_needed(bot: MemoryAdapter) -> None:
     await english(bot, "lead", "driver", "other", "admin")
     await bot.say("driver", '!profile set skills="van driving"')
-    project = number((await bot.say("lead", "!project create Street opera")).title)
+    project = await number_of(bot, "lead", "!project create Street opera")
     await bot.say("lead", f"!project slot add {project} van with driver")
     await bot.say("lead", f"!project slot add {project} scenographer")
     assert "van with driver" in (await bot.say("other", "!board search van")).text
