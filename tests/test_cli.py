@@ -18,17 +18,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMEN = Path(sys.executable).with_name("samen")
 
 
-def samen(
-    *args: str,
-    cwd: Path,
-    stdin: str = "",
-    env: dict[str, str] | None = None,
+def run_process(
+    command: list[str], cwd: Path, stdin: str = "", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """Run a command as an operator would, without the caller's SAMEN_CONFIG."""
     environment = {**os.environ, **(env or {})}
     environment.pop("SAMEN_CONFIG", None)
     environment.update(env or {})
     return subprocess.run(
-        [str(SAMEN), *args],
+        command,
         cwd=cwd,
         input=stdin,
         capture_output=True,
@@ -37,6 +35,15 @@ def samen(
         env=environment,
         check=False,
     )
+
+
+def samen(
+    *args: str,
+    cwd: Path,
+    stdin: str = "",
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    return run_process([str(SAMEN), *args], cwd=cwd, stdin=stdin, env=env)
 
 
 @pytest.fixture

@@ -4,34 +4,17 @@ distribution's package of such a name cannot take the place of Samen's own."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from tests.test_cli import run_process as run
+from tests.test_cli import samen
+
 ROOT = Path(__file__).resolve().parent.parent
-SAMEN = Path(sys.executable).with_name("samen")
 GENERIC_NAMES = ("bot", "commands", "adapters", "storage", "scheduler")
-
-
-def run(
-    command: list[str], cwd: Path, stdin: str = "", **env: str
-) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, **env}
-    environment.pop("SAMEN_CONFIG", None)
-    return subprocess.run(
-        command,
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=environment,
-        check=False,
-    )
 
 
 def test_other_programs_do_not_see_samens_generic_packages(tmp_path: Path) -> None:
@@ -58,16 +41,16 @@ def test_another_distributions_bot_package_does_not_replace_samens(tmp_path: Pat
     workdir = tmp_path / "work"
     workdir.mkdir()
 
-    checked = run([str(SAMEN), "config", "check"], cwd=workdir, PYTHONPATH=str(other))
+    checked = samen("config", "check", cwd=workdir, env={"PYTHONPATH": str(other)})
     assert checked.returncode == 0, checked.stderr
     assert "the other" not in checked.stderr
 
-    answered = run([str(SAMEN), "console"], cwd=workdir, stdin="!help\n", PYTHONPATH=str(other))
+    answered = samen("console", cwd=workdir, stdin="!help\n", env={"PYTHONPATH": str(other)})
     assert answered.returncode == 0, answered.stderr
     assert "> !help" in answered.stdout
     assert "profile" in answered.stdout
 
-    theirs = run([sys.executable, "-c", "import bot"], cwd=workdir, PYTHONPATH=str(other))
+    theirs = run([sys.executable, "-c", "import bot"], cwd=workdir, env={"PYTHONPATH": str(other)})
     assert "the other bot package was imported" in theirs.stderr
 
 
