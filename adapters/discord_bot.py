@@ -28,13 +28,14 @@ from bot.dispatch import Invocation, Outcome
 from bot.i18n import N_, LazyText, normalise_locale
 from bot.params import OptionKind
 from bot.registry import Registry
-from bot.reply import Field, Reply, Visibility
+from bot.reply import Attachment, Reply, Visibility
 from bot.spec import CommandSpec, ParamSpec, Role
 from bot.state import AdapterState
 
 log = logging.getLogger(__name__)
 
 DEFER_AFTER = 2.0  # seconds; Discord wants an answer within 3
+MAX_DESCRIPTION = 4096  # an embed's description
 MIRROR_DAYS = 28
 MIRROR_LIMIT = 100
 ANNOTATIONS: dict[OptionKind, Any] = {
@@ -193,7 +194,7 @@ class ParagraphModal(discord.ui.Modal):
             invocation_of(interaction, command=self.spec.name, options=options),
             private=self.spec.visibility is not Visibility.PUBLIC,
             typed=tuple(
-                Field(self.labels[name], clip(field.value, 1024))
+                (name, self.labels[name], field.value)
                 for name, field in self.inputs.items()
                 if field.value
             ),
@@ -289,6 +290,16 @@ class DiscordAdapter:
                 if values.get(param.argument) is not None
             }
             if paragraphs:
+                # refuse a wrong option or a missing right before the member types a text
+                problem = await adapter.early_check(
+                    invocation_of(interaction, command=spec.name, options=given),
+                    tuple(p.name for p in paragraphs),
+                )
+                if problem is not None:
+                    await interaction.response.send_message(
+                        ephemeral=True, **adapter.parts(problem)
+                    )
+                    return
                 given["__locale__"] = str(interaction.locale)
                 title = adapter.text(spec.help, str(interaction.locale)[:2])
                 await interaction.response.send_modal(
@@ -356,6 +367,17 @@ class DiscordAdapter:
             # a hint for Discord's menu only: the core still checks who is an admin
             command.default_permissions = discord.Permissions(manage_guild=True)
         return command
+
+    async def early_check(self, invocation: Invocation, later: tuple[str, ...]) -> Reply | None:
+        """The core's check of the options and the role, before a form is opened; within
+        Discord's answer budget (a form cannot follow a deferral): when the check is slow,
+        the form opens and the real run checks it all again."""
+        try:
+            return await asyncio.wait_for(
+                self.app.dispatcher.check(invocation, later=later), timeout=DEFER_AFTER
+            )
+        except TimeoutError:
+            return None
 
     def _autocompleter(self, spec: CommandSpec, param: ParamSpec) -> Any:
         async def suggest(
@@ -444,7 +466,7 @@ class DiscordAdapter:
         invocation: Invocation,
         *,
         private: bool,
-        typed: tuple[Field, ...] = (),
+        typed: tuple[tuple[str, str, str], ...] = (),
     ) -> None:
         """Dispatch; answer at once, or defer and follow up if the core takes longer. The
         deferral is only-you when the command's answer usually is (``private``), and the
@@ -455,7 +477,7 @@ class DiscordAdapter:
             await interaction.response.defer(ephemeral=private, thinking=True)
         outcome = await task
         try:
-            reply = self._with_typed(outcome.reply, typed)
+            reply = self._with_typed(outcome.reply, typed, str(interaction.locale))
             if not done:
                 hidden = reply.visibility is not Visibility.PUBLIC
                 if hidden and not private:  # the public "thinking…" must not show it
@@ -468,12 +490,25 @@ class DiscordAdapter:
         finally:
             await outcome.follow_up()  # the notifications, once the answer is out
 
-    @staticmethod
-    def _with_typed(reply: Reply, typed: tuple[Field, ...]) -> Reply:
-        """An error after a modal shows what was typed in it, so that it is not lost."""
+    def _with_typed(
+        self, reply: Reply, typed: tuple[tuple[str, str, str], ...], locale: str
+    ) -> Reply:
+        """An error after a modal gives back, whole, what was typed in it (name, label,
+        text), so that it is not lost: in code blocks under the error when it all fits in an
+        embed's description, otherwise as a .txt file for each text."""
         if not reply.is_error or not typed:
             return reply
-        return replace(reply, fields=reply.fields + typed)
+        heading = self.text(FORM_TYPED, normalise_locale(locale))
+        shown = reply.text + "\n\n" + heading
+        for _, label, value in typed:
+            shown += f"\n**{label}**\n" + code_block(value)
+        if len(shown) <= MAX_DESCRIPTION and "```" not in "".join(v for _, _, v in typed):
+            return replace(reply, text=shown)
+        files = tuple(
+            Attachment(f"{name}.txt", value.encode(), "text/plain; charset=utf-8")
+            for name, _, value in typed
+        )
+        return replace(reply, text=reply.text + "\n\n" + heading, attachments=files)
 
     async def on_action(self, interaction: discord.Interaction[Any], invocation: str) -> None:
         """A button: the command it stands for, as the member who clicked; the message it was

@@ -78,7 +78,8 @@ def view_for(reply: Reply) -> discord.ui.View | None:
 def message_parts(reply: Reply, mentions: str = "") -> dict[str, Any]:
     """Keyword arguments for ``send``/``send_message``/``edit``."""
     parts: dict[str, Any] = {}
-    if reply.title or reply.fields:
+    # an embed's description holds 4096 characters, a message's content 2000
+    if reply.title or reply.fields or len(reply.text) > 2000:
         embed = discord.Embed(
             title=clip(reply.title, 256) or None,
             description=clip(reply.text, 4096) or None,

@@ -127,7 +127,10 @@ class Dispatcher:
 
     @staticmethod
     def _values(
-        spec: CommandSpec, invocation: Invocation, tokens: list[Token] | None
+        spec: CommandSpec,
+        invocation: Invocation,
+        tokens: list[Token] | None,
+        later: tuple[str, ...] = (),
     ) -> dict[str, str]:
         if tokens is not None:
             return bind(spec, tokens)
@@ -135,7 +138,11 @@ class Dispatcher:
         unknown = [k for k in values if spec.param(k) is None]
         if unknown:
             raise UserError(N_("Unknown key “{key}”."), key=unknown[0], show_usage=True)
-        missing = tuple(p.label for p in spec.params if p.required and p.name not in values)
+        missing = tuple(
+            p.label
+            for p in spec.params
+            if p.required and p.name not in values and p.name not in later
+        )
         if missing:
             raise UserError(N_("Missing: {names}."), names=missing, show_usage=True)
         return values
@@ -242,6 +249,43 @@ class Dispatcher:
         if self.seen.due(self.clock.now()):
             self.flush_seen()
         return Outcome(self, reply, tuple(outbox), tuple(invitations))
+
+    async def check(self, invocation: Invocation, *, later: tuple[str, ...] = ()) -> Reply | None:
+        """What a real run would answer if the given options or the asker's role are wrong
+        (the same translated error), or None: the command is found, its options converted
+        and the role checked as :meth:`run` does, but nothing runs and nothing is written.
+        ``later`` names parameters that come afterwards (typed in a form): their absence is
+        not an error. A platform calls this before asking for more, e.g. opening a form."""
+        prefix = self.settings.platform_prefix(invocation.platform)
+        spec: CommandSpec | None = None
+        try:
+            spec, tokens = self._find(invocation)
+            raw = self._values(spec, invocation, tokens, later=later)
+        except UserError as error:
+            return self.error_reply(self._fallback_translator(invocation), error, spec, prefix)
+        except Exception:
+            log.exception("cannot check %r", invocation.command or invocation.text)
+            return None  # the real run reports it
+        session = self.database.open_session()
+        t = self.catalogues.translator(
+            normalise_locale(invocation.locale), self.settings.default_locale
+        )
+        try:
+            ctx = self._context(session, invocation, shared=invocation.shared)
+            t = ctx.t
+            self._check_role(ctx, spec)
+            arguments = await self._convert(ctx, spec, raw)
+            if spec.role is Role.ANIMATOR:
+                self._check_animator(ctx, spec, arguments)
+            return None
+        except UserError as error:
+            return self.error_reply(t, error, spec, prefix)
+        except Exception:
+            log.exception("checking %r failed", spec.name)
+            return None  # the real run reports it
+        finally:
+            session.rollback()  # nothing is kept, not even a member made on first contact
+            session.close()
 
     async def send_queued(
         self, outbox: tuple[Notification, ...], invitations: tuple[Invitation, ...]

@@ -127,6 +127,11 @@ class StandIn:
             payload = form.get("payload_json")
             body = json.loads(str(payload)) if payload else {}
             body["__files__"] = [name for name in form if name.startswith("files[")]
+            body["__file_texts__"] = {
+                part.filename: part.file.read().decode("utf-8", "replace")
+                for name, part in form.items()
+                if name.startswith("files[") and isinstance(part, web.FileField)
+            }
             return body
         text = await request.text()
         return json.loads(text) if text else None
