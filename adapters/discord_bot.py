@@ -24,6 +24,7 @@ from discord import app_commands
 from adapters.discord_render import CUSTOM_ID_PREFIX, ActionButton, clip, message_parts
 from bot.agenda import AgendaItem, upcoming
 from bot.app import App, StartupError
+from bot.discord_shape import shown_name, slash_admin_only, slash_groups, slash_path
 from bot.dispatch import Invocation, Outcome
 from bot.i18n import N_, LazyText, normalise_locale
 from bot.params import OptionKind
@@ -250,24 +251,23 @@ class DiscordAdapter:
     def build_tree(self, tree: app_commands.CommandTree[Any]) -> None:
         registry: Registry = self.app.registry
         groups: dict[tuple[str, ...], app_commands.Group] = {}
-        for path, help_text in sorted(registry.groups().items(), key=lambda p: len(p[0])):
+        for path, help_text in slash_groups(registry).items():  # parents first
             parent = groups.get(path[:-1])
-            admin_only = all(
-                spec.role is Role.ADMIN for spec in registry if spec.path[: len(path)] == path
-            )
             groups[path] = app_commands.Group(
                 name=path[-1],
                 description=localized(self.app, help_text),
                 parent=parent,
+                # a hint for Discord's menu only (top level only): the core checks the role
                 default_permissions=(
                     discord.Permissions(manage_guild=True)
-                    if admin_only and parent is None
+                    if parent is None and slash_admin_only(registry, path)
                     else None
                 ),
             )
         for spec in registry:
-            command = self.compile(spec, groups.get(spec.path[:-1]))
-            parent = groups.get(spec.path[:-1])
+            path = slash_path(registry, spec)
+            parent = groups.get(path[:-1])
+            command = self.compile(spec, parent, path[-1])
             if parent is not None:
                 parent.add_command(command)
             else:
@@ -277,7 +277,7 @@ class DiscordAdapter:
                 tree.add_command(group)
 
     def compile(
-        self, spec: CommandSpec, parent: app_commands.Group | None
+        self, spec: CommandSpec, parent: app_commands.Group | None, name: str | None = None
     ) -> app_commands.Command[Any, ..., None]:
         adapter = self
         options = [p for p in spec.params if not p.type.long]
@@ -358,7 +358,7 @@ class DiscordAdapter:
         # platforms show (``/meetup new`` is ``!meetup new`` on Matrix); descriptions are
         # translated (nl, fr) by the CatalogueTranslator.
         command: app_commands.Command[Any, ..., None] = app_commands.Command(
-            name=spec.path[-1],
+            name=name or spec.path[-1],
             description=localized(self.app, spec.help),
             callback=callback,
             parent=parent,
@@ -446,7 +446,10 @@ class DiscordAdapter:
         else:
             name = custom_id.removeprefix(FORM_PREFIX).rpartition(":")[0]
             if custom_id.startswith(FORM_PREFIX) and self.app.registry.get(name) is not None:
-                text = self.text(FORM_EXPIRED, locale).format(command=f"/{name}")
+                spec = self.app.registry.get(name)
+                assert spec is not None
+                shown = shown_name(self.app.registry, spec, "/")
+                text = self.text(FORM_EXPIRED, locale).format(command=shown)
             else:
                 text = self.text(FORM_EXPIRED_UNNAMED, locale)
             typed = typed_values(data)

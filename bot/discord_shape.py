@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.i18n import Catalogues, LazyText
+from bot.i18n import N_, Catalogues, LazyText
 from bot.params import OptionKind, ParamType
 from bot.registry import Registry
-from bot.spec import CommandSpec
+from bot.spec import CommandSpec, Role
 
 SUB_COMMAND = 1
 SUB_COMMAND_GROUP = 2
@@ -25,6 +25,69 @@ OPTION_TYPES = {
 # Discord's locale names for the languages Samen speaks.
 DISCORD_LOCALES = {"nl": "nl", "fr": "fr", "en-US": "en", "en-GB": "en"}
 NAME = re.compile(r"^[-_\w]{1,32}$")
+
+
+# Discord hides a command from those without a permission (default_member_permissions) only
+# for a top-level command or group; an admin command in a group open to members is offered
+# under /admin instead: ``circle animator add`` is ``/admin circle animator-add``. The core
+# still checks who is an admin. This is the one place that decides a command's slash path.
+ADMIN_GROUP = "admin"
+ADMIN_HELP = N_("Commands for the community's admins")
+
+
+def _admin_only(registry: Registry, top: str) -> bool:
+    return all(spec.role is Role.ADMIN for spec in registry if spec.path[0] == top)
+
+
+def slash_path(registry: Registry, spec: CommandSpec) -> tuple[str, ...]:
+    """The names Discord knows the command by."""
+    path = spec.path
+    if spec.role is not Role.ADMIN or len(path) == 1 or _admin_only(registry, path[0]):
+        return path
+    return (ADMIN_GROUP, path[0], "-".join(path[1:]))
+
+
+def slash_groups(registry: Registry) -> dict[tuple[str, ...], LazyText]:
+    """Every group of the slash commands with its description (parents first)."""
+    declared = registry.groups()
+    found: dict[tuple[str, ...], LazyText] = {}
+    for spec in registry:
+        path = slash_path(registry, spec)
+        for size in range(1, len(path)):
+            prefix = path[:size]
+            if prefix == (ADMIN_GROUP,):
+                found[prefix] = ADMIN_HELP
+            elif prefix[0] == ADMIN_GROUP:
+                found[prefix] = declared[prefix[1:]]
+            else:
+                found[prefix] = declared[prefix]
+    return dict(sorted(found.items(), key=lambda item: (len(item[0]), item[0])))
+
+
+def slash_admin_only(registry: Registry, path: tuple[str, ...]) -> bool:
+    """A top-level slash group (or command) whose every command is for admins: Discord
+    shows it only to members who may manage the server (a hint; the core checks)."""
+    specs = [s for s in registry if slash_path(registry, s)[: len(path)] == path]
+    return bool(specs) and all(s.role is Role.ADMIN for s in specs)
+
+
+def shown_name(registry: Registry, spec: CommandSpec, prefix: str) -> str:
+    """The command as a member types it: ``!circle create``, ``/admin circle create``."""
+    if prefix == "/":
+        return "/" + " ".join(slash_path(registry, spec))
+    return prefix + spec.name
+
+
+def usage(registry: Registry, spec: CommandSpec, prefix: str) -> str:
+    """The usage hint, with the name the platform registered."""
+    return spec.usage(prefix, shown_name(registry, spec, prefix))
+
+
+def example(registry: Registry, spec: CommandSpec, typed: str, prefix: str) -> str:
+    """A declared example (``circle join gent``) as typed on the platform."""
+    if prefix == "/":
+        return spec.slash_example(typed, shown_name(registry, spec, prefix))
+    return prefix + typed
 
 
 def _texts(catalogues: Catalogues, message: LazyText | str) -> tuple[str, dict[str, str]]:
@@ -81,10 +144,10 @@ def _leaf(catalogues: Catalogues, spec: CommandSpec, name: str) -> dict[str, Any
 
 def command_payload(registry: Registry, catalogues: Catalogues) -> list[dict[str, Any]]:
     """The list that ``PUT /applications/{id}/commands`` would receive."""
-    groups = registry.groups()
+    groups = slash_groups(registry)
     top: dict[str, dict[str, Any]] = {}
     for spec in registry:
-        path = spec.path
+        path = slash_path(registry, spec)
         if len(path) == 1:
             top[path[0]] = {"type": 1, **_leaf(catalogues, spec, path[0])}
             continue

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.config import Settings
 from bot.context import Context
+from bot.discord_shape import example, usage
 from bot.errors import PermissionDenied, UserError
 from bot.grammar import Token, bind, tokenize
 from bot.i18n import N_, Catalogues, LazyText, Translator, normalise_locale
@@ -163,12 +164,10 @@ class Dispatcher:
     ) -> Reply:
         text = t(error.message, **error.params)
         if error.show_usage and spec is not None:
-            text += "\n" + t(N_("Usage: {usage}"), usage=spec.usage(prefix))
+            text += "\n" + t(N_("Usage: {usage}"), usage=usage(self.registry, spec, prefix))
             if spec.examples:
-                example = prefix + spec.examples[0]
-                if prefix == "/":
-                    example = spec.slash_example(spec.examples[0])
-                text += "\n" + t(N_("Example: {example}"), example=example)
+                shown = example(self.registry, spec, spec.examples[0], prefix)
+                text += "\n" + t(N_("Example: {example}"), example=shown)
         return Reply(text=text, visibility=Visibility.PRIVATE, is_error=True)
 
     async def dispatch(self, invocation: Invocation, answer: Answer | None = None) -> Reply:

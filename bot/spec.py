@@ -113,20 +113,21 @@ class CommandSpec:
     def positional(self) -> tuple[ParamSpec, ...]:
         return tuple(p for p in self.params if not p.keyword_only)
 
-    def usage(self, prefix: str = "!") -> str:
+    def usage(self, prefix: str = "!", shown: str | None = None) -> str:
+        """``shown``: the command as the platform names it (see bot.discord_shape.usage)."""
         slash = prefix == "/"
-        return " ".join([f"{prefix}{self.name}", *(p.usage(slash) for p in self.params)])
+        return " ".join([shown or f"{prefix}{self.name}", *(p.usage(slash) for p in self.params)])
 
-    def slash_example(self, example: str) -> str:
+    def slash_example(self, example: str, shown: str | None = None) -> str:
         """A typed example (``circle join gent``) as a slash command (``/circle join
         circle:gent``)."""
         words = tokenize(example)[len(self.path) :]
         positional = iter(self.positional)
-        shown = [f"/{self.name}"]
+        said = [shown or f"/{self.name}"]
         for token in words:
             param = self.param(token.key) if token.key else next(positional, None)
-            shown.append(f"{param.name}:{token.text}" if param else token.text)
-        return " ".join(shown)
+            said.append(f"{param.name}:{token.text}" if param else token.text)
+        return " ".join(said)
 
 
 def _params_of(handler: Handler) -> tuple[ParamSpec, ...]:

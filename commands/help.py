@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from bot.context import Context
+from bot.discord_shape import example, shown_name, usage
 from bot.errors import UserError
 from bot.i18n import N_
 from bot.params import Text
@@ -47,7 +48,8 @@ async def help_command(
     for spec in ctx.registry:
         if spec.hidden or not allowed(ctx, spec):
             continue
-        sections.setdefault(spec.group, []).append(f"`{prefix}{spec.name}` — {ctx.t(spec.help)}")
+        shown = shown_name(ctx.registry, spec, prefix)
+        sections.setdefault(spec.group, []).append(f"`{shown}` — {ctx.t(spec.help)}")
     fields = tuple(Field(name=group, value="\n".join(lines)) for group, lines in sections.items())
     return Reply(
         title=ctx.t(N_("What {community} can do for you"), community=ctx.settings.community_name),
@@ -61,10 +63,12 @@ async def help_command(
 def _explain(ctx: Context, spec: CommandSpec, prefix: str) -> Reply:
     if not allowed(ctx, spec):
         raise UserError(N_("That command is not open to you."))
-    lines = [ctx.t(spec.help), "", ctx.t(N_("Usage: {usage}"), usage=f"`{spec.usage(prefix)}`")]
+    shown = usage(ctx.registry, spec, prefix)
+    lines = [ctx.t(spec.help), "", ctx.t(N_("Usage: {usage}"), usage=f"`{shown}`")]
     for param in spec.params:
         need = ctx.t(N_("required")) if param.required else ctx.t(N_("optional"))
         lines.append(f"- `{param.name}` ({need}): {ctx.t(param.help)}")
-    for example in spec.examples:
-        lines.append(ctx.t(N_("Example: {example}"), example=f"`{prefix}{example}`"))
-    return Reply(title=f"{prefix}{spec.name}", text="\n".join(lines))
+    for typed in spec.examples:
+        shown = example(ctx.registry, spec, typed, prefix)
+        lines.append(ctx.t(N_("Example: {example}"), example=f"`{shown}`"))
+    return Reply(title=shown_name(ctx.registry, spec, prefix), text="\n".join(lines))

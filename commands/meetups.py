@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from bot.config import Term
 from bot.context import Context
+from bot.discord_shape import example as shown_example
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import N_, LazyText, Translator
 from bot.params import (
@@ -806,8 +807,8 @@ def _attendees_example(ctx: Context, meetup: Meetup, occurrence: Occurrence) -> 
     example = f"meetup attendees {meetup.id} {day}"
     prefix = ctx.settings.platform_prefix(ctx.platform)
     spec = ctx.registry.get("meetup attendees")
-    if prefix == "/" and spec is not None:
-        return spec.slash_example(example)
+    if spec is not None:
+        return shown_example(ctx.registry, spec, example, prefix)
     return prefix + example
 
 

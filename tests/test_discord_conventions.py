@@ -88,3 +88,60 @@ async def test_a_text_too_long_for_the_embed_comes_back_as_a_file(
         assert posted["data"]["flags"] & 64
         assert "4000" in posted["data"]["content"]
         assert posted["__file_texts__"] == {"description.txt": typed}
+
+
+async def test_admin_commands_of_mixed_groups_are_offered_under_admin_for_managers_only(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(standin, tmp_path / "s.db", monkeypatch, admins=(f"discord:{ALICE}",)):
+        body = next(r for r in standin.requests if r.method == "PUT").body
+        top = {item["name"]: item for item in body}
+        manage_guild = str(1 << 5)
+        assert str(top["admin"]["default_member_permissions"]) == manage_guild
+        assert top["circle"]["default_member_permissions"] is None  # members use it
+        under_admin = {o["name"]: o for o in top["admin"]["options"]}
+        assert {o["name"] for o in under_admin["circle"]["options"]} == {
+            "create",
+            "archive",
+            "restore",
+            "animator-add",
+            "animator-remove",
+        }
+        assert {o["name"] for o in top["circle"]["options"]}.isdisjoint(
+            {"create", "archive", "restore", "animator"}
+        )
+        # the menu is only a hint: the core refuses a member who is not an admin
+        answer = await command(
+            standin, BOB, admin_slash("circle", "archive", [opt("circle", "gent")]), locale="en-US"
+        )
+        assert answer["data"]["flags"] & 64
+        assert "Only an admin of" in answer["data"]["content"]
+        answer = await command(
+            standin, BOB, admin_slash("circle", "archive", [opt("circle", "gent")]), locale="fr"
+        )
+        assert "Seul" in answer["data"]["content"]  # translated
+
+
+async def test_usage_hints_and_help_show_the_slash_path_discord_registered(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(standin, tmp_path / "s.db", monkeypatch, admins=(f"discord:{ALICE}",)):
+        answer = await command(
+            standin,
+            ALICE,
+            admin_slash("circle", "animator-add", [opt("circle", "nowhere"), opt("member", BOB)]),
+            locale="en-US",
+        )
+        assert "Usage: /admin circle animator-add circle:… member:…" in answer["data"]["content"]
+        answer = await command(
+            standin,
+            ALICE,
+            slash("help", None, [opt("command", "circle animator add")]),
+            locale="en-US",
+        )
+        embed = answer["data"]["embeds"][0]
+        assert embed["title"] == "/admin circle animator-add"
+        assert "`/admin circle animator-add circle:… member:…`" in embed["description"]
+        answer = await command(standin, ALICE, slash("help", None, []), locale="en-US")
+        listed = str(answer["data"]["embeds"][0])
+        assert "/admin circle create" in listed and "/circle create" not in listed
