@@ -68,7 +68,7 @@ def resolve_actor(
 def find_member(ctx: Context, text: str) -> Member:
     """A member named by mention, number, platform id or display name, visible to the actor."""
     member = _lookup(ctx, text)
-    if member is None or member.id is None:
+    if member is None or member.id is None or member.forgotten_at is not None:
         raise NotFound(N_("I know no member “{name}”."), name=text)
     visible = ctx.is_admin or member.visibility == "all" or member.id == ctx.actor_id
     if not visible and not can_see(ctx.session, ctx.actor_id, member.id):

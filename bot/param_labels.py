@@ -21,6 +21,7 @@ PARAM_LABELS: dict[str, LazyText] = {
     "city": N_("city"),
     "code": N_("code"),
     "command": N_("command"),
+    "confirm": N_("confirmation"),
     "count": N_("number of dates"),
     "decision": N_("decision"),
     "description": N_("description"),

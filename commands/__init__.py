@@ -1,7 +1,7 @@
 """Platform-neutral command modules, one per domain."""
 
 from bot.spec import CommandSet
-from commands import board, circles, help, link, meetups, profile, projects, venues
+from commands import board, circles, help, link, meetups, privacy, profile, projects, venues
 
 ALL: tuple[CommandSet, ...] = (
     help.commands,
@@ -12,4 +12,5 @@ ALL: tuple[CommandSet, ...] = (
     projects.commands,
     venues.commands,
     meetups.commands,
+    privacy.commands,
 )

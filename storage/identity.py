@@ -47,6 +47,8 @@ class Member(SQLModel, table=True):
         default=False, sa_column=Column(Boolean, nullable=False, server_default="0")
     )
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # set by `privacy forget`: the row stays (posts and past attendance point to it), emptied
+    forgotten_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
 
 
 class Account(SQLModel, table=True):

@@ -107,30 +107,30 @@ def test_postgres_urls_use_psycopg_3() -> None:
 def test_the_board_list_migration_lists_the_open_posts_already_stored(
     empty_database: Database,
 ) -> None:
-    from storage.board import CLOSED, OPEN, Post, list_posts
+    from storage.board import CLOSED, OPEN, list_posts
 
     command.upgrade(alembic_config(empty_database.engine), "0009")
     now = datetime.now(UTC)
-    with empty_database.session() as session:
-        member = Member(display_name="Ann", name_folded="ann", created_at=now)
-        session.add(member)
-        session.flush()
-        assert member.id is not None
+    # written as SQL: the models describe the newest schema, not the one at 0009
+    with empty_database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO member (id, display_name, name_folded, bio, visibility,"
+                " reminder_offsets, remind_maybe, created_at) VALUES (1, 'Ann', 'ann', '',"
+                " 'all', '', false, :now)"
+            ),
+            {"now": now},
+        )
         for title, status in (("Van", OPEN), ("Old van", CLOSED)):
-            session.add(
-                Post(
-                    kind="need",
-                    author_id=member.id,
-                    title=title,
-                    category="logistics",
-                    sector="events",
-                    region="gent",
-                    status=status,
-                    valid_until=now + timedelta(days=30),
-                    created_at=now,
-                )
+            connection.execute(
+                text(
+                    "INSERT INTO post (kind, author_id, title, description, category, sector,"
+                    " region, remote, status, expiry_warned, valid_until, created_at) VALUES"
+                    " ('need', 1, :title, '', 'logistics', 'events', 'gent', false, :status,"
+                    " false, :until, :now)"
+                ),
+                {"title": title, "status": status, "until": now + timedelta(days=30), "now": now},
             )
-        session.commit()
     empty_database.upgrade()
     with empty_database.session() as session:
         page = list_posts(session, kind="need", region="gent", category="logistics")
