@@ -18,7 +18,7 @@ from adapters.discord_bot import DiscordAdapter
 from bot.app import App
 from bot.clock import Clock, SystemClock
 from tests.conftest import make_settings
-from tests.discord_standin import CHANNEL_ID, GUILD_ID, StandIn, snowflake
+from tests.discord_standin import CHANNEL_ID, GUILD_ID, StandIn, opt, slash
 
 ALICE = "920000000000000001"
 BOB = "920000000000000002"
@@ -83,21 +83,6 @@ async def running(
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         app.database.dispose()
-
-
-def slash(group: str, sub: str | None, options: list[dict[str, Any]]) -> dict[str, Any]:
-    if sub is None:
-        return {"id": snowflake(), "name": group, "type": 1, "options": options}
-    return {
-        "id": snowflake(),
-        "name": group,
-        "type": 1,
-        "options": [{"name": sub, "type": 1, "options": options}],
-    }
-
-
-def opt(name: str, value: Any, kind: int = 3) -> dict[str, Any]:
-    return {"name": name, "type": kind, "value": value}
 
 
 async def command(standin: StandIn, user_id: str, data: dict[str, Any], **kw: Any) -> Any:
