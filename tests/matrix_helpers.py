@@ -22,7 +22,7 @@ from nio.api import RoomPreset
 from adapters.matrix import MatrixAdapter
 from bot.app import App
 from bot.clock import Clock, SystemClock
-from tests.conftest import make_settings
+from tests.conftest import make_settings, start_adapter
 from tests.synapse_server import Synapse, User
 
 FILTER = {"room": {"timeline": {"limit": 1000}}, "presence": {"types": []}}
@@ -157,12 +157,9 @@ async def running_bot(
     app.prepare_database()
     adapter = MatrixAdapter(app)
     reporter = app.error_reports()
-    task = asyncio.create_task(adapter.run())
-    ready = asyncio.create_task(adapter.ready.wait())
-    done, _ = await asyncio.wait({task, ready}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
-        task.result()
-    assert ready in done, "the Matrix adapter did not sync in time"
+    task = await start_adapter(
+        adapter.run(), adapter.ready.wait(), timeout=30, what="the Matrix adapter"
+    )
     try:
         yield app, adapter
     finally:

@@ -17,7 +17,7 @@ import yarl
 from adapters.discord_bot import DiscordAdapter
 from bot.app import App
 from bot.clock import Clock, SystemClock
-from tests.conftest import make_settings
+from tests.conftest import make_settings, start_adapter
 from tests.discord_standin import CHANNEL_ID, GUILD_ID, StandIn, opt, slash
 
 ALICE = "920000000000000001"
@@ -67,12 +67,9 @@ async def running(
     app.prepare_database()
     adapter = DiscordAdapter(app, guild_ready_timeout=0.1)
     standin.identified.clear()
-    task = asyncio.create_task(adapter.run())
-    ready = asyncio.create_task(adapter.client.wait_until_ready())
-    done, _ = await asyncio.wait({task, ready}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
-        task.result()
-    assert ready in done, "discord.py did not get ready"
+    task = await start_adapter(
+        adapter.run(), adapter.client.wait_until_ready(), timeout=20, what="discord.py"
+    )
     try:
         yield app, adapter
     finally:
