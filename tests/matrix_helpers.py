@@ -22,6 +22,7 @@ from nio.api import RoomPreset
 from adapters.matrix import MatrixAdapter
 from bot.app import App
 from bot.clock import Clock, SystemClock
+from bot.config import Settings
 from tests.conftest import make_settings, start_adapter
 from tests.synapse_server import Synapse, User
 
@@ -131,6 +132,23 @@ def notice_from(
     return match
 
 
+def matrix_settings(
+    synapse: Synapse,
+    bot: User,
+    database: Path,
+    *,
+    admins: tuple[str, ...] = (),
+    **matrix: object,
+) -> Settings:
+    """The settings of Samen on this Synapse as ``bot``, on an SQLite file; ``matrix`` adds to
+    the [matrix] section (how the bot logs in)."""
+    settings = make_settings(f"sqlite:///{database}")
+    section = settings.matrix.model_copy(
+        update={"enabled": True, "homeserver": synapse.url, "user_id": bot.user_id, **matrix}
+    )
+    return settings.model_copy(update={"matrix": section, "admins": admins})
+
+
 @contextlib.asynccontextmanager
 async def running_bot(
     synapse: Synapse,
@@ -142,16 +160,9 @@ async def running_bot(
     monkeypatch: Any = None,
 ) -> AsyncIterator[tuple[App, MatrixAdapter]]:
     """Samen on Matrix as `samen run` starts it, until the block ends."""
-    settings = make_settings(f"sqlite:///{database}")
-    matrix = settings.matrix.model_copy(
-        update={
-            "enabled": True,
-            "homeserver": synapse.url,
-            "user_id": bot.user_id,
-            "access_token_env": "SAMEN_TEST_MATRIX_TOKEN",
-        }
+    settings = matrix_settings(
+        synapse, bot, database, admins=admins, access_token_env="SAMEN_TEST_MATRIX_TOKEN"
     )
-    settings = settings.model_copy(update={"matrix": matrix, "admins": admins})
     monkeypatch.setenv("SAMEN_TEST_MATRIX_TOKEN", bot.access_token)
     app = App(settings, clock=clock or SystemClock())
     app.prepare_database()
