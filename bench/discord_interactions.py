@@ -99,6 +99,8 @@ from tests.discord_standin import (  # noqa: E402
     OWNER_ID,
     StandIn,
     member,
+    opt,
+    slash,
     snowflake,
     user,
 )
@@ -417,19 +419,6 @@ class Call:
     data: dict[str, Any]
     locale: str
     check: Callable[[Any], bool]
-
-
-def slash(group: str, sub: str, options: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": snowflake(),
-        "name": group,
-        "type": 1,
-        "options": [{"name": sub, "type": 1, "options": options}],
-    }
-
-
-def opt(name: str, value: Any, kind: int = 3) -> dict[str, Any]:
-    return {"name": name, "type": kind, "value": value}
 
 
 def is_profile(body: Any) -> bool:

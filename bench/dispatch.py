@@ -49,6 +49,7 @@ from bench.kit import (  # noqa: E402
     add_smoke,
     apply_smoke,
     database_row,
+    percentile,
     scratch_database,
     short_path,
     verdict,
@@ -243,10 +244,7 @@ class Stats:
 
     def pct(self, p: float) -> float:
         """The p-th percentile (nearest rank), in milliseconds."""
-        if not self.latencies:
-            return float("nan")
-        rank = max(1, min(len(self.latencies), round(p / 100 * len(self.latencies) + 0.5)))
-        return self.latencies[rank - 1] * 1000
+        return percentile(self.latencies, p) * 1000
 
     @property
     def rate(self) -> float:

@@ -69,7 +69,15 @@ from nio import (  # noqa: E402
 )
 
 from adapters.matrix import MatrixAdapter  # noqa: E402
-from bench.kit import Targets, add_smoke, apply_smoke, machine_info, short_path, verdict  # noqa: E402
+from bench.kit import (  # noqa: E402
+    Targets,
+    add_smoke,
+    apply_smoke,
+    machine_info,
+    percentile,
+    short_path,
+    verdict,
+)
 from tests.matrix_helpers import Member, running_bot  # noqa: E402
 from tests.synapse_server import Synapse, User, synapse_python  # noqa: E402
 
@@ -111,10 +119,7 @@ class Stats:
 
     def pct(self, p: float) -> float:
         """The p-th percentile (nearest rank), in milliseconds."""
-        if not self.latencies:
-            return float("nan")
-        rank = max(1, min(len(self.latencies), round(p / 100 * len(self.latencies) + 0.5)))
-        return self.latencies[rank - 1] * 1000
+        return percentile(self.latencies, p) * 1000
 
     @property
     def max_ms(self) -> float:

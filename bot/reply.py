@@ -35,6 +35,16 @@ class Action:
     style: ActionStyle = ActionStyle.SECONDARY
     emoji: str = ""
 
+    @classmethod
+    def yes(cls, label: str, invocation: str) -> Action:
+        """A green ✅ button: accept, going."""
+        return cls(label, invocation, ActionStyle.SUCCESS, "✅")
+
+    @classmethod
+    def no(cls, label: str, invocation: str) -> Action:
+        """A red ❌ button: decline, not going."""
+        return cls(label, invocation, ActionStyle.DANGER, "❌")
+
 
 @dataclass(frozen=True, slots=True)
 class Attachment:

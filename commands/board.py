@@ -500,12 +500,8 @@ async def respond(
         Reply(
             text=text,
             actions=(
-                Action(
-                    t(N_("Accept")), f"board intro {response.id} accept", ActionStyle.SUCCESS, "✅"
-                ),
-                Action(
-                    t(N_("Decline")), f"board intro {response.id} decline", ActionStyle.DANGER, "❌"
-                ),
+                Action.yes(t(N_("Accept")), f"board intro {response.id} accept"),
+                Action.no(t(N_("Decline")), f"board intro {response.id} decline"),
             ),
         ),
     )

@@ -266,11 +266,11 @@ def resolve_occurrence(ctx: Context, meetup: Meetup, text: str) -> Occurrence:
 def rsvp_actions(t: Translator, meetup: Meetup, occurrence: str = "") -> tuple[Action, ...]:
     suffix = f" {occurrence}" if occurrence else ""
     return (
-        Action(t(N_("Going")), f"meetup rsvp {meetup.id} going{suffix}", ActionStyle.SUCCESS, "✅"),
+        Action.yes(t(N_("Going")), f"meetup rsvp {meetup.id} going{suffix}"),
         Action(
             t(N_("Maybe")), f"meetup rsvp {meetup.id} maybe{suffix}", ActionStyle.SECONDARY, "❔"
         ),
-        Action(t(N_("Not going")), f"meetup rsvp {meetup.id} no{suffix}", ActionStyle.DANGER, "❌"),
+        Action.no(t(N_("Not going")), f"meetup rsvp {meetup.id} no{suffix}"),
     )
 
 

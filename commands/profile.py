@@ -23,6 +23,11 @@ commands.group("members", help=N_("Find other members"))
 
 PAGE_SIZE = 10
 
+# The member whose profile a command changes: yourself, or (admins) someone else.
+EditedMember = Annotated[
+    Member | None, Opt(MemberRef(), N_("Whose profile (admins only; default: yours)"))
+]
+
 VISIBILITY = {
     "all": N_("all members"),
     "circles": N_("members of my circles"),
@@ -167,9 +172,7 @@ async def set_profile(
     remind_maybe: Annotated[
         bool | None, Opt(Flag(), N_("Remind you also when you said maybe?"))
     ] = None,
-    member: Annotated[
-        Member | None, Opt(MemberRef(), N_("Whose profile (admins only; default: yours)"))
-    ] = None,
+    member: EditedMember = None,
 ) -> Reply:
     member = _editable(ctx, member)
     assert member.id is not None
@@ -241,9 +244,7 @@ async def clear(
     ctx: Context,
     part: Annotated[str, Opt(OneOf(CLEARABLE), N_("What to empty"))],
     *,
-    member: Annotated[
-        Member | None, Opt(MemberRef(), N_("Whose profile (admins only; default: yours)"))
-    ] = None,
+    member: EditedMember = None,
 ) -> Reply:
     member = _editable(ctx, member)
     assert member.id is not None

@@ -360,18 +360,8 @@ def _ask_lead(
         Reply(
             text=text,
             actions=(
-                Action(
-                    t(N_("Accept")),
-                    f"project answer {request.id} accept",
-                    ActionStyle.SUCCESS,
-                    "✅",
-                ),
-                Action(
-                    t(N_("Decline")),
-                    f"project answer {request.id} decline",
-                    ActionStyle.DANGER,
-                    "❌",
-                ),
+                Action.yes(t(N_("Accept")), f"project answer {request.id} accept"),
+                Action.no(t(N_("Decline")), f"project answer {request.id} decline"),
             ),
         ),
     )

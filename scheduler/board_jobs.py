@@ -27,6 +27,16 @@ def _line(t: Translator, post: Post) -> str:
     return f"#{post.id} · {t(KINDS[post.kind])} · **{post.title}**"
 
 
+def _tell_author(
+    t: Translator, post: Post, heading: str, footer: str, actions: tuple[Action, ...]
+) -> Notification:
+    """A message to the post's author: a heading, the post's line, what they can do."""
+    return Notification(
+        MemberTarget(post.author_id),
+        Reply(text=f"{heading}\n{_line(t, post)}\n{footer}", actions=actions),
+    )
+
+
 async def _send(services: Services, notifications: list[Notification]) -> None:
     for notification in notifications:
         try:
@@ -45,30 +55,25 @@ async def warn_before_expiry(services: Services) -> int:
             assert post.id is not None
             if post.valid_until <= now or not store.claim_warning(session, post.id):
                 continue
-            author = session.get(Member, post.author_id)
-            t = services.translator_for(author)
+            t = services.translator_for(session.get(Member, post.author_id))
             outgoing.append(
-                Notification(
-                    MemberTarget(post.author_id),
-                    Reply(
-                        text=t(
-                            N_("Your post leaves the board on {date}:"),
-                            date=t.day_of(post.valid_until),
-                        )
-                        + "\n"
-                        + _line(t, post)
-                        + "\n"
-                        + t(
-                            N_("Still looking? Keep it with {command}."),
-                            command=f"`!board renew {post.id}`",
-                        ),
-                        actions=(
-                            Action(t(N_("Renew")), f"board renew {post.id}", ActionStyle.PRIMARY),
-                            Action(
-                                t(N_("Close: found in the community")),
-                                f"board close {post.id} found_in_community",
-                                ActionStyle.SUCCESS,
-                            ),
+                _tell_author(
+                    t,
+                    post,
+                    t(
+                        N_("Your post leaves the board on {date}:"),
+                        date=t.day_of(post.valid_until),
+                    ),
+                    t(
+                        N_("Still looking? Keep it with {command}."),
+                        command=f"`!board renew {post.id}`",
+                    ),
+                    (
+                        Action(t(N_("Renew")), f"board renew {post.id}", ActionStyle.PRIMARY),
+                        Action(
+                            t(N_("Close: found in the community")),
+                            f"board close {post.id} found_in_community",
+                            ActionStyle.SUCCESS,
                         ),
                     ),
                 )
@@ -88,21 +93,14 @@ async def expire_posts(services: Services) -> int:
                 continue
             post.status = store.EXPIRED
             store.reindex(session, post)
-            author = session.get(Member, post.author_id)
-            t = services.translator_for(author)
+            t = services.translator_for(session.get(Member, post.author_id))
             outgoing.append(
-                Notification(
-                    MemberTarget(post.author_id),
-                    Reply(
-                        text=t(N_("Your post expired and left the board:"))
-                        + "\n"
-                        + _line(t, post)
-                        + "\n"
-                        + t(
-                            N_("Bring it back with {command}."), command=f"`!board renew {post.id}`"
-                        ),
-                        actions=(Action(t(N_("Renew")), f"board renew {post.id}"),),
-                    ),
+                _tell_author(
+                    t,
+                    post,
+                    t(N_("Your post expired and left the board:")),
+                    t(N_("Bring it back with {command}."), command=f"`!board renew {post.id}`"),
+                    (Action(t(N_("Renew")), f"board renew {post.id}"),),
                 )
             )
     await _send(services, outgoing)

@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import N_, Translator
 from bot.notifier import MemberTarget, Notification, PlaceTarget
-from bot.reply import Action, ActionStyle, Reply
+from bot.reply import Action, Reply
 from bot.services import Services
 from scheduler.occurrences import occurrences
 from storage import meetups as store
@@ -243,11 +243,8 @@ def reminder_reply(
         text=text,
         mentions=mentions,
         actions=(
-            Action(
-                t(N_("Not coming after all")),
-                f"meetup rsvp {meetup.id} no {reminder.occurrence}",
-                ActionStyle.DANGER,
-                "❌",
+            Action.no(
+                t(N_("Not coming after all")), f"meetup rsvp {meetup.id} no {reminder.occurrence}"
             ),
         ),
     )

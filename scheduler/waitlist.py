@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from bot.i18n import N_, Translator
 from bot.notifier import MemberTarget, Notification
-from bot.reply import Action, ActionStyle, Reply
+from bot.reply import Action, Reply
 from bot.services import Services
 from scheduler.occurrences import describe, find_occurrence
 from scheduler.reminders import effective_status
@@ -83,18 +83,8 @@ def offer_next(
                 hours=hours,
             ),
             actions=(
-                Action(
-                    t(N_("Accept the place")),
-                    f"meetup rsvp {meetup.id} going{occurrence}",
-                    ActionStyle.SUCCESS,
-                    "✅",
-                ),
-                Action(
-                    t(N_("Decline")),
-                    f"meetup rsvp {meetup.id} no{occurrence}",
-                    ActionStyle.DANGER,
-                    "❌",
-                ),
+                Action.yes(t(N_("Accept the place")), f"meetup rsvp {meetup.id} going{occurrence}"),
+                Action.no(t(N_("Decline")), f"meetup rsvp {meetup.id} no{occurrence}"),
             ),
         ),
     )

@@ -3,10 +3,12 @@ and the in-memory adapter that drives it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -28,6 +30,22 @@ def make_settings(url: str, **changes: object) -> Settings:
     base = load_settings(ROOT / "bot.toml")
     storage = base.storage.model_copy(update={"url": url})
     return base.model_copy(update={"storage": storage, **changes})
+
+
+async def start_adapter(
+    run: Coroutine[Any, Any, None], ready: Awaitable[Any], *, timeout: float, what: str
+) -> asyncio.Task[None]:
+    """Start an adapter's ``run()`` as a task and wait until ``ready``; an adapter that stops
+    before it is ready shows its error."""
+    task = asyncio.create_task(run)
+    waiting = asyncio.ensure_future(ready)
+    done, _ = await asyncio.wait(
+        {task, waiting}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+    )
+    if task in done:
+        task.result()
+    assert waiting in done, f"{what} did not get ready in time"
+    return task
 
 
 def _postgres_admin_url() -> str | None:

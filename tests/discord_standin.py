@@ -72,6 +72,23 @@ def channel(channel_id: str, name: str = "general") -> dict[str, Any]:
     }
 
 
+def slash(group: str, sub: str | None, options: list[dict[str, Any]]) -> dict[str, Any]:
+    """The data of a slash command interaction: ``/group sub`` (or ``/group``) with options."""
+    if sub is None:
+        return {"id": snowflake(), "name": group, "type": 1, "options": options}
+    return {
+        "id": snowflake(),
+        "name": group,
+        "type": 1,
+        "options": [{"name": sub, "type": 1, "options": options}],
+    }
+
+
+def opt(name: str, value: Any, kind: int = 3) -> dict[str, Any]:
+    """One option of a slash command (kind 3: a string)."""
+    return {"name": name, "type": kind, "value": value}
+
+
 def json_response(data: Any, status: int = 200) -> web.Response:
     # discord.py decodes JSON only with exactly this content type (no charset)
     return web.Response(

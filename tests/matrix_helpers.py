@@ -22,7 +22,8 @@ from nio.api import RoomPreset
 from adapters.matrix import MatrixAdapter
 from bot.app import App
 from bot.clock import Clock, SystemClock
-from tests.conftest import make_settings
+from bot.config import Settings
+from tests.conftest import make_settings, start_adapter
 from tests.synapse_server import Synapse, User
 
 FILTER = {"room": {"timeline": {"limit": 1000}}, "presence": {"types": []}}
@@ -131,6 +132,23 @@ def notice_from(
     return match
 
 
+def matrix_settings(
+    synapse: Synapse,
+    bot: User,
+    database: Path,
+    *,
+    admins: tuple[str, ...] = (),
+    **matrix: object,
+) -> Settings:
+    """The settings of Samen on this Synapse as ``bot``, on an SQLite file; ``matrix`` adds to
+    the [matrix] section (how the bot logs in)."""
+    settings = make_settings(f"sqlite:///{database}")
+    section = settings.matrix.model_copy(
+        update={"enabled": True, "homeserver": synapse.url, "user_id": bot.user_id, **matrix}
+    )
+    return settings.model_copy(update={"matrix": section, "admins": admins})
+
+
 @contextlib.asynccontextmanager
 async def running_bot(
     synapse: Synapse,
@@ -142,27 +160,17 @@ async def running_bot(
     monkeypatch: Any = None,
 ) -> AsyncIterator[tuple[App, MatrixAdapter]]:
     """Samen on Matrix as `samen run` starts it, until the block ends."""
-    settings = make_settings(f"sqlite:///{database}")
-    matrix = settings.matrix.model_copy(
-        update={
-            "enabled": True,
-            "homeserver": synapse.url,
-            "user_id": bot.user_id,
-            "access_token_env": "SAMEN_TEST_MATRIX_TOKEN",
-        }
+    settings = matrix_settings(
+        synapse, bot, database, admins=admins, access_token_env="SAMEN_TEST_MATRIX_TOKEN"
     )
-    settings = settings.model_copy(update={"matrix": matrix, "admins": admins})
     monkeypatch.setenv("SAMEN_TEST_MATRIX_TOKEN", bot.access_token)
     app = App(settings, clock=clock or SystemClock())
     app.prepare_database()
     adapter = MatrixAdapter(app)
     reporter = app.error_reports()
-    task = asyncio.create_task(adapter.run())
-    ready = asyncio.create_task(adapter.ready.wait())
-    done, _ = await asyncio.wait({task, ready}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
-        task.result()
-    assert ready in done, "the Matrix adapter did not sync in time"
+    task = await start_adapter(
+        adapter.run(), adapter.ready.wait(), timeout=30, what="the Matrix adapter"
+    )
     try:
         yield app, adapter
     finally:

@@ -12,6 +12,7 @@ from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.clock import FakeClock
 from bot.recurrence import parse_recurrence
+from bot.reply import Reply
 from bot.timeparse import parse_moment
 from tests.helpers import english
 from tests.helpers import number as meetup_number
@@ -23,6 +24,14 @@ NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # Monday 4 January 2027, 10:00 in 
 async def animator(bot: MemoryAdapter, user: str = "anim") -> None:
     await english(bot, user, "admin")
     await bot.say("admin", f"!circle animator add brussels {user}")
+
+
+async def animator_says(bot: MemoryAdapter, clock: FakeClock, line: str) -> Reply:
+    """At NOW (Monday 4 January 2027), "anim", an animator of the Brussels circle, says
+    ``line``."""
+    clock.set(NOW)
+    await animator(bot)
+    return await bot.say("anim", line)
 
 
 @pytest.mark.parametrize(
@@ -37,9 +46,7 @@ async def animator(bot: MemoryAdapter, user: str = "anim") -> None:
 async def test_a_date_too_far_ahead_is_refused_with_the_allowed_range(
     bot: MemoryAdapter, clock: FakeClock, line: str
 ) -> None:
-    clock.set(NOW)
-    await animator(bot)
-    reply = await bot.say("anim", line)
+    reply = await animator_says(bot, clock, line)
     assert reply.is_error, reply.text
     assert "at most 5 years ahead" in reply.text and "4 Jan 2032" in reply.text, reply.text
 
@@ -47,10 +54,8 @@ async def test_a_date_too_far_ahead_is_refused_with_the_allowed_range(
 async def test_moving_a_series_to_the_end_of_the_calendar_is_refused(
     bot: MemoryAdapter, clock: FakeClock
 ) -> None:
-    clock.set(NOW)
-    await animator(bot)
-    created = await bot.say(
-        "anim", '!meetup create W circle=brussels start="maandag 8:30" every="every monday"'
+    created = await animator_says(
+        bot, clock, '!meetup create W circle=brussels start="maandag 8:30" every="every monday"'
     )
     number = meetup_number(created.title)
     moved = await bot.say("anim", f'!meetup move {number} series "9999-12-31 08:30"')
@@ -126,10 +131,8 @@ def test_every_weekday_name_and_abbreviation_means_that_day(day: int, word: str)
 async def test_an_abbreviated_weekday_schedules_that_day(
     bot: MemoryAdapter, clock: FakeClock
 ) -> None:
-    clock.set(NOW)
-    await animator(bot)
-    reply = await bot.say(
-        "anim", '!meetup create W circle=brussels start="ma 8:30" every="elke ma."'
+    reply = await animator_says(
+        bot, clock, '!meetup create W circle=brussels start="ma 8:30" every="elke ma."'
     )
     assert not reply.is_error, reply.text
     dates = {f.name: f.value for f in reply.fields}["Next dates"]
@@ -176,10 +179,8 @@ def test_monthly_and_other_repetitions_in_three_languages(phrase: str, rule: str
 async def test_a_monthly_or_fortnightly_meetup_lists_those_dates(
     bot: MemoryAdapter, clock: FakeClock, every: str, expected: list[str]
 ) -> None:
-    clock.set(NOW)
-    await animator(bot)
-    reply = await bot.say(
-        "anim", f'!meetup create M circle=brussels start="lundi 8h30" every="{every}"'
+    reply = await animator_says(
+        bot, clock, f'!meetup create M circle=brussels start="lundi 8h30" every="{every}"'
     )
     assert not reply.is_error, reply.text
     dates = {f.name: f.value for f in reply.fields}["Next dates"]
@@ -205,10 +206,8 @@ def test_next_week_and_tonight(typed: str, expected: datetime) -> None:
 
 
 async def test_a_meetup_next_week_tuesday_tonight(bot: MemoryAdapter, clock: FakeClock) -> None:
-    clock.set(NOW)
-    await animator(bot)
-    reply = await bot.say(
-        "anim", '!meetup create A circle=brussels start="volgende week dinsdag 14:00"'
+    reply = await animator_says(
+        bot, clock, '!meetup create A circle=brussels start="volgende week dinsdag 14:00"'
     )
     assert (
         "Tuesday, 12 January 2027 14:00" in {f.name: f.value for f in reply.fields}["Next dates"]
@@ -222,9 +221,8 @@ async def test_a_meetup_next_week_tuesday_tonight(bot: MemoryAdapter, clock: Fak
 async def test_a_date_without_a_time_takes_the_formats_usual_time_or_asks(
     bot: MemoryAdapter, clock: FakeClock
 ) -> None:
-    clock.set(NOW)  # 10:00 in Brussels: the clock time must not be taken
-    await animator(bot)
-    before = await bot.say("anim", "!meetup list")
+    # NOW is 10:00 in Brussels: the clock time must not be taken
+    before = await animator_says(bot, clock, "!meetup list")
     asked = await bot.say("anim", "!meetup create Chat circle=brussels start=morgen")
     assert asked.is_error and "At what time?" in asked.text, asked.text
     assert (await bot.say("anim", "!meetup list")).text == before.text
@@ -246,9 +244,9 @@ async def test_a_date_without_a_time_takes_the_formats_usual_time_or_asks(
 async def test_a_time_in_the_spring_gap_is_moved_and_the_answer_says_so(
     bot: MemoryAdapter, clock: FakeClock
 ) -> None:
-    clock.set(NOW)
-    await animator(bot)
-    made = await bot.say("anim", '!meetup create Night circle=brussels start="2027-03-28 02:30"')
+    made = await animator_says(
+        bot, clock, '!meetup create Night circle=brussels start="2027-03-28 02:30"'
+    )
     assert not made.is_error, made.text
     assert "Sunday, 28 March 2027 03:30" in {f.name: f.value for f in made.fields}["Next dates"]
     assert "02:30 does not exist on" in made.text and "I took 03:30" in made.text, made.text

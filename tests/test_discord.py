@@ -17,8 +17,8 @@ import yarl
 from adapters.discord_bot import DiscordAdapter
 from bot.app import App
 from bot.clock import Clock, SystemClock
-from tests.conftest import make_settings
-from tests.discord_standin import CHANNEL_ID, GUILD_ID, StandIn, snowflake
+from tests.conftest import make_settings, start_adapter
+from tests.discord_standin import CHANNEL_ID, GUILD_ID, StandIn, opt, slash
 
 ALICE = "920000000000000001"
 BOB = "920000000000000002"
@@ -67,12 +67,9 @@ async def running(
     app.prepare_database()
     adapter = DiscordAdapter(app, guild_ready_timeout=0.1)
     standin.identified.clear()
-    task = asyncio.create_task(adapter.run())
-    ready = asyncio.create_task(adapter.client.wait_until_ready())
-    done, _ = await asyncio.wait({task, ready}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
-    if task in done:
-        task.result()
-    assert ready in done, "discord.py did not get ready"
+    task = await start_adapter(
+        adapter.run(), adapter.client.wait_until_ready(), timeout=20, what="discord.py"
+    )
     try:
         yield app, adapter
     finally:
@@ -83,21 +80,6 @@ async def running(
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         app.database.dispose()
-
-
-def slash(group: str, sub: str | None, options: list[dict[str, Any]]) -> dict[str, Any]:
-    if sub is None:
-        return {"id": snowflake(), "name": group, "type": 1, "options": options}
-    return {
-        "id": snowflake(),
-        "name": group,
-        "type": 1,
-        "options": [{"name": sub, "type": 1, "options": options}],
-    }
-
-
-def opt(name: str, value: Any, kind: int = 3) -> dict[str, Any]:
-    return {"name": name, "type": kind, "value": value}
 
 
 async def command(standin: StandIn, user_id: str, data: dict[str, Any], **kw: Any) -> Any:

@@ -12,7 +12,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.config import Settings
-from tests.matrix_helpers import Member, notice_from, running_bot
+from tests.matrix_helpers import Member, matrix_settings, notice_from, running_bot
 from tests.synapse_server import Synapse, synapse_python
 
 pytestmark = pytest.mark.matrix
@@ -312,23 +312,19 @@ async def test_password_login_keeps_one_device_across_restarts(
 ) -> None:
     from adapters.matrix import MatrixAdapter
     from bot.app import App
-    from tests.conftest import make_settings
 
     bot_user = synapse.register(f"samen{next(_counter)}")
-    settings = make_settings(f"sqlite:///{tmp_path / 's.db'}")
-    matrix = settings.matrix.model_copy(
-        update={
-            "enabled": True,
-            "homeserver": synapse.url,
-            "user_id": bot_user.user_id,
-            "password_env": "SAMEN_TEST_MATRIX_PASSWORD",
-            "access_token_env": "UNSET_TOKEN_ENV",
-        }
+    settings = matrix_settings(
+        synapse,
+        bot_user,
+        tmp_path / "s.db",
+        password_env="SAMEN_TEST_MATRIX_PASSWORD",
+        access_token_env="UNSET_TOKEN_ENV",
     )
     monkeypatch.setenv("SAMEN_TEST_MATRIX_PASSWORD", bot_user.password)
     devices = []
     for _ in range(2):
-        app = App(settings.model_copy(update={"matrix": matrix}))
+        app = App(settings)
         app.prepare_database()
         adapter = MatrixAdapter(app)
         await adapter.login()
