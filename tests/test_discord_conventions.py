@@ -9,16 +9,10 @@ from typing import Any
 import pytest
 
 from tests import test_discord as base
-from tests.discord_standin import StandIn, snowflake
+from tests.discord_standin import StandIn, opt, slash, snowflake
 
 ALICE, BOB = base.ALICE, base.BOB
-command, slash, opt, submit_modal, running = (
-    base.command,
-    base.slash,
-    base.opt,
-    base.submit_modal,
-    base.running,
-)
+command, submit_modal, running = base.command, base.submit_modal, base.running
 standin = base.standin  # the fixture
 
 
