@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.i18n import Catalogues, Message, Translator
 from bot.notifier import Invitation, MemberTarget, Notification, PlaceTarget
 from bot.reply import Reply
+from storage.audit import AuditEntry
 from storage.identity import Account, Member
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ class Context:
     outbox: list[Notification] = field(default_factory=list)
     changed: set[str] = field(default_factory=set)  # topics to tell listeners after commit
     invitations: list[Invitation] = field(default_factory=list)
+    command: str = ""  # the name of the command being run
+    audited: bool = False  # this command has written its entry in the audit trail
 
     @property
     def actor_id(self) -> int:
@@ -53,6 +56,25 @@ class Context:
         """A plain answer: the message in the asker's language, e.g.
         ``ctx.say(N_("You left {circle}."), circle=circle.name)``."""
         return Reply(text=self.t(message, **params))
+
+    def audit(self, subject: str, target_member_id: int | None = None) -> None:
+        """Record in the audit trail that the asker did this command to ``subject`` (and to
+        that member's data): part of the command's transaction, so kept only if it is."""
+        self.session.add(
+            AuditEntry(
+                at=self.now(),
+                actor_id=self.actor_id,
+                action=self.command,
+                target_member_id=target_member_id,
+                subject=subject[:200],
+            )
+        )
+        self.audited = True
+
+    def acting_for(self, owner_id: int | None, subject: str) -> None:
+        """The asker changes what belongs to ``owner_id`` (an admin, an animator): audited."""
+        if owner_id != self.actor_id:
+            self.audit(subject, owner_id)
 
     def translator_for(self, member: Member) -> Translator:
         return self.catalogues.translator(member.locale, self.settings.default_locale)

@@ -30,6 +30,7 @@ from bot.params import OptionKind, too_long
 from bot.registry import Registry
 from bot.reply import Reply, Visibility
 from bot.spec import CommandSpec, Role
+from bot.text import shorten
 from storage.circles import is_animator
 from storage.db import Database
 from storage.identity import Member, account_for
@@ -76,6 +77,26 @@ class Outcome:
             return
         self.sent = True
         await self.dispatcher.send_queued(self.outbox, self.invitations)
+
+
+def audit_admin_command(ctx: Context, arguments: dict[str, Any]) -> None:
+    """Every admin command that went through is in the audit trail: what it was given (a
+    member, a circle by its key, a text) and the member it was about, if any."""
+    target: int | None = None
+    described: list[str] = []
+    for name, value in arguments.items():
+        if value is None or value == "" or value is False:
+            continue
+        if isinstance(value, Member):
+            target = target or value.id
+            described.append(f"{name}=#{value.id}")
+        elif hasattr(value, "key"):
+            described.append(f"{name}={value.key}")
+        elif hasattr(value, "id"):
+            described.append(f"{name}=#{value.id}")
+        else:
+            described.append(f"{name}={shorten(str(value), 40)}")
+    ctx.audit(" ".join(described), target)
 
 
 class Dispatcher:
@@ -217,7 +238,10 @@ class Dispatcher:
             arguments = await self._convert(ctx, spec, raw)
             if spec.role is Role.ANIMATOR:
                 self._check_animator(ctx, spec, arguments)
+            ctx.command = spec.name
             reply = await spec.handler(ctx, **arguments)
+            if spec.role is Role.ADMIN and not spec.read_only and not ctx.audited:
+                audit_admin_command(ctx, arguments)
             session.commit()
             outbox = ctx.outbox
             changed = ctx.changed

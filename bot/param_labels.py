@@ -56,6 +56,7 @@ PARAM_LABELS: dict[str, LazyText] = {
     "role": N_("role"),
     "sector": N_("sector"),
     "sectors": N_("sectors"),
+    "since": N_("from"),
     "skill": N_("skill"),
     "skills": N_("skills"),
     "source": N_("source"),

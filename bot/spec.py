@@ -94,6 +94,9 @@ class CommandSpec:
     # how its answer is usually shown: a platform that must answer before the command is done
     # (Discord's deferral) keeps an only-you answer only-you
     visibility: Visibility = Visibility.PUBLIC
+    # an admin command that changes data is recorded in the audit trail; one that only reads
+    # (the trail itself) says so
+    read_only: bool = False
 
     @property
     def name(self) -> str:
@@ -182,6 +185,7 @@ class CommandSet:
         examples: tuple[str, ...] = (),
         hidden: bool = False,
         visibility: Visibility = Visibility.PUBLIC,
+        read_only: bool = False,
     ) -> Callable[[Handler], Handler]:
         def declare(handler: Handler) -> Handler:
             self.specs.append(
@@ -195,6 +199,7 @@ class CommandSet:
                     examples=examples,
                     hidden=hidden,
                     visibility=visibility,
+                    read_only=read_only,
                 )
             )
             return handler

@@ -1,7 +1,7 @@
 """Platform-neutral command modules, one per domain."""
 
 from bot.spec import CommandSet
-from commands import board, circles, help, link, meetups, privacy, profile, projects, venues
+from commands import admin, board, circles, help, link, meetups, privacy, profile, projects, venues
 
 ALL: tuple[CommandSet, ...] = (
     help.commands,
@@ -13,4 +13,5 @@ ALL: tuple[CommandSet, ...] = (
     venues.commands,
     meetups.commands,
     privacy.commands,
+    admin.commands,
 )

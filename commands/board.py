@@ -94,6 +94,7 @@ def validity(ctx: Context, until: date | None) -> datetime:
 def ensure_author(ctx: Context, post: Post) -> None:
     if post.author_id != ctx.actor_id and not ctx.is_admin:
         raise PermissionDenied(N_("That belongs to another member; you cannot change it."))
+    ctx.acting_for(post.author_id, f"post #{post.id}")
 
 
 def tag_names(tags: tuple[str, ...]) -> list[str]:

@@ -142,6 +142,7 @@ def ensure_organiser(ctx: Context, meetup: Meetup) -> None:
         raise PermissionDenied(
             N_("Only the animators of its circle (or the project lead) may change this meetup.")
         )
+    ctx.acting_for(meetup.created_by, f"meetup #{meetup.id}")
 
 
 def partners_of(ctx: Context, project: Project) -> set[int]:

@@ -104,6 +104,7 @@ async def forget(
             actions=(Action(ctx.t(N_("Forget")), again, ActionStyle.DANGER, "🗑"),),
             visibility=Visibility.PRIVATE,
         )
+    ctx.audit(f"member #{subject.id}", subject.id)
     closed = _close_open_posts(ctx, subject.id)
     freed = _drop_coming_rsvps(ctx, subject.id)
     erased = privacy.erase(ctx.session, subject.id, ctx.now())

@@ -314,3 +314,4 @@ def ensure_own(ctx: Context, owner_id: int) -> None:
     """Refuse to change someone else's data (admins may)."""
     if owner_id != ctx.actor_id and not ctx.is_admin:
         raise PermissionDenied(N_("That belongs to another member; you cannot change it."))
+    ctx.acting_for(owner_id, f"profile #{owner_id}")

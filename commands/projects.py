@@ -43,6 +43,7 @@ def slot_body(project: Project, slot: ProjectSlot) -> str:
 def ensure_lead(ctx: Context, project: Project) -> None:
     if project.lead_id != ctx.actor_id and not ctx.is_admin:
         raise PermissionDenied(N_("Only the lead of this project may do this."))
+    ctx.acting_for(project.lead_id, f"project #{project.id}")
 
 
 def ensure_open(project: Project) -> None:

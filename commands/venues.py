@@ -35,6 +35,7 @@ def ensure_owner(ctx: Context, venue: Venue) -> None:
     and by admins; a venue nobody owns (those from bot.toml, and those added before venues had
     an owner) only by admins."""
     if ctx.is_admin:
+        ctx.acting_for(venue.created_by, f"venue {venue.key}")
         return
     if venue.created_by is None or venue.created_by != ctx.actor_id:
         raise PermissionDenied(

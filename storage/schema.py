@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from storage import (
+    audit,
     board,
     circles,
     identity,
@@ -17,6 +18,7 @@ from storage import (
 metadata = SQLModel.metadata
 
 __all__ = [
+    "audit",
     "board",
     "circles",
     "identity",
