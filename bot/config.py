@@ -110,6 +110,13 @@ class DiscordSettings(_Section):
     mirror_events: bool = False
 
 
+class LimitSettings(_Section):
+    commands_burst: Annotated[int, Field(ge=1, le=10_000)] = 30
+    commands_per_minute: Annotated[int, Field(ge=1, le=100_000)] = 60
+    publish_burst: Annotated[int, Field(ge=1, le=1_000)] = 5
+    publish_per_hour: Annotated[int, Field(ge=1, le=100_000)] = 30
+
+
 class Settings(_Section):
     """Everything bot.toml can say, with the defaults a fresh checkout runs on."""
 
@@ -123,6 +130,7 @@ class Settings(_Section):
     console: ConsoleSettings = ConsoleSettings()
     matrix: MatrixSettings = MatrixSettings()
     discord: DiscordSettings = DiscordSettings()
+    limits: LimitSettings = LimitSettings()
     sectors: tuple[Term, ...] = ()
     regions: tuple[Term, ...] = ()
     circles: tuple[CircleSeed, ...] = ()

@@ -11,6 +11,7 @@ transaction is rolled back, so a failed command writes nothing.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from bot.i18n import N_, Catalogues, LazyText, Translator, normalise_locale
 from bot.identity import SeenTracker, resolve_actor
 from bot.notifier import Invitation, Notification, Notifier
 from bot.params import OptionKind, too_long
+from bot.ratelimit import Limit, RateClass, RateLimiter
 from bot.registry import Registry
 from bot.reply import Reply, Visibility
 from bot.spec import CommandSpec, Role
@@ -116,6 +118,13 @@ class Dispatcher:
         self.clock = clock
         self.notifier = notifier
         self.seen = SeenTracker()
+        limits = settings.limits
+        self.limiter = RateLimiter(
+            {
+                RateClass.COMMAND: Limit(limits.commands_burst, limits.commands_per_minute / 60),
+                RateClass.PUBLISH: Limit(limits.publish_burst, limits.publish_per_hour / 3600),
+            }
+        )
         self.listeners: dict[str, list[Callable[[], None]]] = {}
 
     def _find(self, invocation: Invocation) -> tuple[CommandSpec, list[Token] | None]:
@@ -234,6 +243,7 @@ class Dispatcher:
         try:
             ctx = self._context(session, invocation, shared=invocation.shared)
             t = ctx.t
+            self._check_rate(ctx, spec)
             self._check_role(ctx, spec)
             arguments = await self._convert(ctx, spec, raw)
             if spec.role is Role.ANIMATOR:
@@ -401,6 +411,25 @@ class Dispatcher:
             place=invocation.place,
             is_direct=invocation.is_direct,
             shared=shared,
+        )
+
+    def _check_rate(self, ctx: Context, spec: CommandSpec) -> None:
+        """Every way in counts (typed, button, reaction, form); admins too, as a stuck
+        script of theirs floods as much as anyone's."""
+        wait = self.limiter.take(ctx.actor_id, RateClass.COMMAND, ctx.now())
+        if not wait and spec.rate is not RateClass.COMMAND:
+            wait = self.limiter.take(ctx.actor_id, spec.rate, ctx.now())
+        if not wait:
+            return
+        log.info("rate limit: member %s, %s, wait %.0f s", ctx.actor_id, spec.name, wait)
+        seconds = max(1, math.ceil(wait))
+        if seconds < 120:
+            raise UserError(
+                N_("Slow down a little: try again in {seconds} s."), seconds=seconds
+            )
+        raise UserError(
+            N_("You did that often lately: try again in {minutes} min."),
+            minutes=math.ceil(seconds / 60),
         )
 
     def _check_role(self, ctx: Context, spec: CommandSpec) -> None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from bot.grammar import tokenize
 from bot.i18n import LazyText
 from bot.param_labels import param_label
+from bot.ratelimit import RateClass
 from bot.reply import Visibility
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ class CommandSpec:
     # an admin command that changes data is recorded in the audit trail; one that only reads
     # (the trail itself) says so
     read_only: bool = False
+    rate: RateClass = RateClass.COMMAND  # which rate limit counts it
 
     @property
     def name(self) -> str:
@@ -186,6 +188,7 @@ class CommandSet:
         hidden: bool = False,
         visibility: Visibility = Visibility.PUBLIC,
         read_only: bool = False,
+        rate: RateClass = RateClass.COMMAND,
     ) -> Callable[[Handler], Handler]:
         def declare(handler: Handler) -> Handler:
             self.specs.append(
@@ -200,6 +203,7 @@ class CommandSet:
                     hidden=hidden,
                     visibility=visibility,
                     read_only=read_only,
+                    rate=rate,
                 )
             )
             return handler

@@ -10,6 +10,7 @@ from bot.context import Context
 from bot.errors import NotFound, PermissionDenied, UserError
 from bot.i18n import N_, Translator
 from bot.params import Day, Flag, Integer, MemberRef, OneOf, Text, TextList, Vocabulary
+from bot.ratelimit import RateClass
 from bot.reply import Action, ActionStyle, Field, Reply, Visibility
 from bot.spec import CommandSet, Opt
 from bot.text import fold, shorten
@@ -311,6 +312,7 @@ UntilOpt = Annotated[date | None, Opt(Day(), N_("Until when (default: 30 days)")
         'need post Sound engineer for Friday description="Concert in Gent, 20h" '
         "sector=audiovisual region=gent tags=sound,live",
     ),
+    rate=RateClass.PUBLISH,
 )
 async def need_post(
     ctx: Context,
@@ -333,6 +335,7 @@ async def need_post(
     "offer post",
     help=N_("Post an offer: what you can do or lend"),
     examples=("offer post Sound engineer with own gear sector=audiovisual region=gent tags=sound",),
+    rate=RateClass.PUBLISH,
 )
 async def offer_post(
     ctx: Context,
@@ -458,6 +461,7 @@ async def board_search(
     "board respond",
     help=N_("Answer a post: “I can help”"),
     examples=("board respond 12 I have the gear and I'm free on Friday",),
+    rate=RateClass.PUBLISH,
 )
 async def respond(
     ctx: Context,

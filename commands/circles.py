@@ -12,6 +12,7 @@ from bot.context import Context
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import N_, Translator
 from bot.params import Flag, Integer, MemberRef, OneOf, PlatformRole, Text
+from bot.ratelimit import RateClass
 from bot.reply import Action, ActionStyle, Field, Reply, Visibility
 from bot.spec import CommandSet, Opt, Role
 from bot.text import shorten
@@ -408,6 +409,7 @@ async def animator_remove(
     role=Role.ANIMATOR,
     scope="circle",
     examples=("circle announce gent Work breakfast moves to the KOP on Monday!",),
+    rate=RateClass.PUBLISH,
 )
 async def announce(
     ctx: Context,

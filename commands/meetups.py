@@ -28,6 +28,7 @@ from bot.params import (
     Vocabulary,
     When,
 )
+from bot.ratelimit import RateClass
 from bot.recurrence import WEEKDAY_CODES, RecurrenceError, parse_recurrence
 from bot.reply import Action, ActionStyle, Attachment, Field, Reply, Visibility
 from bot.spec import CommandSet, Opt
@@ -298,6 +299,7 @@ def counts(rsvps: list[Rsvp], key: str) -> dict[str, int]:
         'meetup create Werkontbijt circle=brussels start="maandag 8:30" '
         'every="elke maandag" venue=kop capacity=12 format=work-breakfast',
     ),
+    rate=RateClass.PUBLISH,
 )
 async def create(
     ctx: Context,

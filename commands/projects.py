@@ -10,6 +10,7 @@ from bot.context import Context
 from bot.errors import NotFound, PermissionDenied, UserError
 from bot.i18n import N_
 from bot.params import Flag, Integer, MemberRef, OneOf, Text, Vocabulary
+from bot.ratelimit import RateClass
 from bot.reply import Action, ActionStyle, Field, Reply, Visibility
 from bot.spec import CommandSet, Opt
 from bot.text import fold, shorten
@@ -84,6 +85,7 @@ def _reindex_all(ctx: Context, project: Project) -> None:
         'project create Street opera in Liège pitch="An opera on a '
         'market square, summer 2027" sector=performing-arts region=liege',
     ),
+    rate=RateClass.PUBLISH,
 )
 async def create(
     ctx: Context,

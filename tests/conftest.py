@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.clock import FakeClock
-from bot.config import Settings, load_settings
+from bot.config import LimitSettings, Settings, load_settings
 from storage.db import Database, normalise_url
 from storage.schema import metadata
 
@@ -26,10 +26,20 @@ POSTGRES_ENV = "SAMEN_TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "SAMEN_REQUIRE_POSTGRES"
 
 
+# the fake clock stands still while a test says hundreds of commands: a pace no member has,
+# so the rate limits are out of the way unless a test asks for bot.toml's own (test_limits)
+UNLIMITED = LimitSettings(
+    commands_burst=10_000,
+    commands_per_minute=100_000,
+    publish_burst=1_000,
+    publish_per_hour=100_000,
+)
+
+
 def make_settings(url: str, **changes: object) -> Settings:
     base = load_settings(ROOT / "bot.toml")
     storage = base.storage.model_copy(update={"url": url})
-    return base.model_copy(update={"storage": storage, **changes})
+    return base.model_copy(update={"storage": storage, "limits": UNLIMITED, **changes})
 
 
 async def start_adapter(
