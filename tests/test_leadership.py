@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -61,7 +62,12 @@ def test_a_leader_whose_connection_breaks_stops_leading(engines: tuple[Engine, E
         assert one.connection is not None
         # the leader's connection dies (a network cut, a restarted server, a killed process)
         one.connection.connection.dbapi_connection.close()  # type: ignore[union-attr]
-        assert two.tick() is True  # PostgreSQL ended that session, and so its lock
+        # PostgreSQL ends that session, and so frees its lock, a moment later: well within one
+        # retry period (RETRY_SECONDS), the follower's next tick takes over
+        deadline = time.monotonic() + 5
+        while not two.tick() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert two.leading
         assert one.tick() is False  # the leader notices at its next tick, and follows
         assert (one.leading, two.leading) == (False, True)
     finally:
