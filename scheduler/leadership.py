@@ -37,6 +37,7 @@ class Leadership:
         self._retry_seconds = retry_seconds
         self.connection: Connection | None = None
         self.leading = False
+        self._unreachable = False
 
     @property
     def retry_seconds(self) -> float:
@@ -72,9 +73,16 @@ class Leadership:
                 )
             taken = try_advisory_lock(self.connection, self.key)
         except SQLAlchemyError as error:
-            log.warning("cannot try to lead the periodic jobs: %s", error.__class__.__name__)
+            # once per outage, not every few seconds while the database stays unreachable
+            log.log(
+                logging.DEBUG if self._unreachable else logging.WARNING,
+                "cannot try to lead the periodic jobs: %s",
+                error.__class__.__name__,
+            )
+            self._unreachable = True
             self._drop_connection()
             return False
+        self._unreachable = False
         if taken:
             self._now_leading()
         return self.leading
