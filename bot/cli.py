@@ -58,10 +58,17 @@ def _console_name(settings: Settings, given: str | None) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from bot.instance import single_instance
+
+    settings = _starting(args)
+    with single_instance(settings.storage.url):
+        return _run_platforms(settings, args)
+
+
+def _run_platforms(settings: Settings, args: argparse.Namespace) -> int:
     from adapters.console import ConsoleAdapter
     from bot.app import Adapter, App
 
-    settings = _starting(args)
     app = App(settings)
     adapters: list[Adapter] = []
     platforms = settings.configured_platforms
@@ -84,12 +91,14 @@ def _run(args: argparse.Namespace) -> int:
 def _console(args: argparse.Namespace) -> int:
     from adapters.console import ConsoleAdapter
     from bot.app import App
+    from bot.instance import single_instance
 
     settings = _starting(args)
-    app = App(settings)
-    console = ConsoleAdapter(app, _console_name(settings, args.as_))
-    asyncio.run(app.run([console]))
-    return _console_status(console)
+    with single_instance(settings.storage.url):
+        app = App(settings)
+        console = ConsoleAdapter(app, _console_name(settings, args.as_))
+        asyncio.run(app.run([console]))
+        return _console_status(console)
 
 
 def _init(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services import Services
 from scheduler import board_jobs, waitlist
+from scheduler.leadership import Leadership
 from scheduler.reminders import ReminderService, plan_due_meetups
 
 log = logging.getLogger(__name__)
@@ -37,13 +38,33 @@ DEFAULT_JOBS = (
 
 
 class SchedulerService:
-    def __init__(self, services: Services, jobs: tuple[Periodic, ...] = DEFAULT_JOBS):
+    def __init__(
+        self,
+        services: Services,
+        jobs: tuple[Periodic, ...] = DEFAULT_JOBS,
+        *,
+        leadership: Leadership | None = None,
+    ):
         self.services = services
         self.jobs = jobs
         self.scheduler: AsyncIOScheduler | None = None
         self.reminders = ReminderService(services)
+        # several instances on one PostgreSQL: only the leader runs the periodic jobs
+        self.leadership = leadership or Leadership(services.database.engine)
+
+    async def _lead(self) -> None:
+        """The leadership tick; a new leader runs every periodic job right away."""
+        was_leading = self.leadership.leading
+        if self.leadership.tick() and not was_leading and self.scheduler is not None:
+            now = datetime.now(UTC)
+            for periodic in self.jobs:
+                if self.scheduler.get_job(periodic.name) is not None:
+                    self.scheduler.modify_job(periodic.name, next_run_time=now)
 
     async def _run(self, periodic: Periodic) -> None:
+        if not self.leadership.leading:
+            log.debug("%s skipped: another instance leads the periodic jobs", periodic.name)
+            return
         try:
             done = await periodic.job(self.services)
             if done:
@@ -56,7 +77,9 @@ class SchedulerService:
             log.exception("scheduled job %s failed", periodic.name)
 
     def start(self) -> None:
-        """Start in the running event loop; every job also runs once right away."""
+        """Start in the running event loop; every job also runs once right away (in the
+        instance that leads)."""
+        self.leadership.tick()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         for periodic in self.jobs:
             self.scheduler.add_job(
@@ -69,6 +92,15 @@ class SchedulerService:
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=int(periodic.minutes * 60),
+            )
+        if not self.leadership.always_leads:
+            self.scheduler.add_job(
+                self._lead,
+                "interval",
+                seconds=self.leadership.retry_seconds,
+                id="leadership",
+                coalesce=True,
+                max_instances=1,
             )
         self.scheduler.start()
         self.reminders.attach(self.scheduler)
@@ -90,3 +122,4 @@ class SchedulerService:
             self.scheduler.shutdown(wait=False)
         self.scheduler = None
         self.reminders.scheduler = None
+        self.leadership.release()

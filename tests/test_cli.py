@@ -263,3 +263,58 @@ def test_the_readme_tells_a_newcomer_the_language_the_admins_and_the_database() 
     assert f'admins = ["{defaults["admins"][0]}"]' in readme
     assert f'url = "{defaults["storage"]["url"]}"' in readme
     assert "samen init" in readme and "built-in defaults" in readme
+
+
+# This checkout's code, whatever checkout the installed `samen` points to (an editable install)
+HERE = [sys.executable, "-c", "import sys; from bot.launch import main; sys.exit(main())"]
+
+
+def test_a_second_samen_on_the_same_sqlite_file_is_refused(workdir: Path) -> None:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    environment.pop("SAMEN_CONFIG", None)
+    first = subprocess.Popen(
+        [*HERE, "console", "--as", "ann"],
+        cwd=workdir,
+        env=environment,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert first.stdin is not None and first.stdout is not None
+    try:
+        first.stdin.write("!profile show\n")
+        first.stdin.flush()
+        assert first.stdout.readline() == "> !profile show\n"  # it runs, its input kept open
+        for command in (["console", "--as", "bob"], ["run", "--as", "bob"]):
+            second = run_process(
+                [*HERE, *command], cwd=workdir, stdin="!help\n", env={"PYTHONPATH": str(ROOT)}
+            )
+            assert second.returncode == 2, second.stdout + second.stderr
+            database = (workdir / "samen.db").absolute()
+            assert (
+                f"samen: Another Samen is already running on {database}. SQLite supports one "
+                "running instance; use PostgreSQL (database url in bot.toml) to run several."
+            ) in second.stderr
+            assert second.stdout == ""
+            assert "Traceback" not in second.stderr
+        # one-shot commands do not take the lock
+        checked = run_process(
+            [*HERE, "config", "check"], cwd=workdir, env={"PYTHONPATH": str(ROOT)}
+        )
+        assert checked.returncode == 0, checked.stderr
+    finally:
+        first.stdin.close()
+        assert first.wait(timeout=60) == 0
+        first.stdout.close()
+        assert first.stderr is not None
+        first.stderr.close()
+    # once the first has stopped, the file is free again
+    again = run_process(
+        [*HERE, "console", "--as", "bob"],
+        cwd=workdir,
+        stdin="!profile show\n",
+        env={"PYTHONPATH": str(ROOT)},
+    )
+    assert again.returncode == 0, again.stderr
+    assert "bob (#2)" in again.stdout
