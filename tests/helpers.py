@@ -46,3 +46,26 @@ async def english(bot: MemoryAdapter, *users: str) -> None:
     """These members read English (the community's default is Dutch)."""
     for user in users:
         await bot.say(user, "!profile set locale=en")
+
+
+async def animator(bot: MemoryAdapter, user: str = "anim", circle: str = "brussels") -> None:
+    """``user`` (and "admin") read English, and the admin makes ``user`` an animator of
+    ``circle``."""
+    await english(bot, user, "admin")
+    await bot.say("admin", f"!circle animator add {circle} {user}")
+
+
+async def refused(bot: MemoryAdapter, user: str, *lines: str, saying: str = "") -> None:
+    """Each line ``user`` says is refused (with ``saying`` in the answer), and none of them
+    changes anything."""
+    before = snapshot(bot.app)
+    for line in lines:
+        reply = await bot.say(user, line)
+        assert reply.is_error, line
+        assert saying in reply.text, (line, reply.text)
+    assert snapshot(bot.app) == before
+
+
+def field(reply: Reply, name: str) -> str:
+    """The value of the reply's field ``name`` (which it must have)."""
+    return {f.name: f.value for f in reply.fields}[name]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.memory import MemoryAdapter
-from tests.helpers import english, snapshot
+from tests.helpers import english, field, snapshot
 
 
 async def test_seeded_circles_can_be_listed_joined_and_left(bot: MemoryAdapter) -> None:
@@ -19,7 +19,7 @@ async def test_seeded_circles_can_be_listed_joined_and_left(bot: MemoryAdapter) 
     again = await bot.say("ann", "!circle join gent")
     assert "already" in again.text
     info = await bot.say("ann", "!circle info gent")
-    assert {f.name: f.value for f in info.fields}["Members"] == "1"
+    assert field(info, "Members") == "1"
     assert info.actions[0].invocation == "circle leave gent"
     assert "You left" in (await bot.say("ann", "!circle leave gent")).text
     assert (await bot.say("ann", "!circle leave gent")).is_error
