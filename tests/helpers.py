@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from sqlalchemy import select
 
 from adapters.memory import MemoryAdapter
 from bot.app import App
+from bot.i18n import N_
+from bot.params import Text
 from bot.reply import Reply
+from bot.spec import CommandSet, Opt
 from storage.schema import metadata
 
 
@@ -69,3 +72,14 @@ async def refused(bot: MemoryAdapter, user: str, *lines: str, saying: str = "") 
 def field(reply: Reply, name: str) -> str:
     """The value of the reply's field ``name`` (which it must have)."""
     return {f.name: f.value for f in reply.fields}[name]
+
+
+# Commands that only tests add take any help text that has a translation.
+Words = Annotated[str, Opt(Text(50), N_("Find other members"))]
+
+
+def extra_commands(group: str) -> CommandSet:
+    """An empty set of commands in ``group``, for a test to add some to the registry."""
+    commands = CommandSet()
+    commands.group(group, help=N_("Find other members"))
+    return commands
