@@ -105,6 +105,32 @@ async def submit_modal(
     return (await standin.answer_to(submit)).body
 
 
+async def create_meetup(
+    standin: StandIn, start: str, *options: dict[str, Any], description: str = "Coffee"
+) -> Any:
+    """Alice creates the meetup "Werkontbijt" of the Brussels circle with /meetup create and
+    types its description in the modal that asks for it; the answer to the modal."""
+    answer = await command(
+        standin,
+        ALICE,
+        slash(
+            "meetup",
+            "create",
+            [opt("title", "Werkontbijt"), opt("circle", "brussels"), opt("start", start), *options],
+        ),
+    )
+    assert answer["type"] == 9  # the description is typed in a modal
+    return await submit_modal(standin, ALICE, answer["data"], [description])
+
+
+async def wait_for_events(standin: StandIn, count: int) -> None:
+    """Wait (up to 5 s) until the stand-in holds ``count`` scheduled events."""
+    for _ in range(100):
+        if len(standin.events) == count:
+            break
+        await asyncio.sleep(0.05)
+
+
 async def test_commands_are_synced_once_and_a_slash_command_answers_with_an_embed(
     standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -170,22 +196,9 @@ async def test_the_rsvp_button_stores_the_answer_and_updates_the_message_after_a
 ) -> None:
     database = tmp_path / "s.db"
     async with running(standin, database, monkeypatch, admins=(f"discord:{ALICE}",)):
-        answer = await command(
-            standin,
-            ALICE,
-            slash(
-                "meetup",
-                "create",
-                [
-                    opt("title", "Werkontbijt"),
-                    opt("circle", "brussels"),
-                    opt("start", "2030-01-07 08:30"),
-                    opt("capacity", 5, 4),
-                ],
-            ),
+        answer = await create_meetup(
+            standin, "2030-01-07 08:30", opt("capacity", 5, 4), description="Coffee and croissants"
         )
-        assert answer["type"] == 9  # the description is typed in a modal
-        answer = await submit_modal(standin, ALICE, answer["data"], ["Coffee and croissants"])
     buttons = answer["data"]["components"][0]["components"]
     going = next(b for b in buttons if b["custom_id"].endswith("going"))
     assert going["custom_id"] == "samen:meetup rsvp 1 going"
@@ -397,25 +410,10 @@ async def test_meetups_are_mirrored_as_scheduled_events(
         clock=clock,
         mirror=True,
     ) as (_, adapter):
-        answer = await command(
-            standin,
-            ALICE,
-            slash(
-                "meetup",
-                "create",
-                [
-                    opt("title", "Werkontbijt"),
-                    opt("circle", "brussels"),
-                    opt("start", "2027-01-11 08:30"),
-                    opt("every", "every monday"),
-                ],
-            ),
+        await create_meetup(
+            standin, "2027-01-11 08:30", opt("every", "every monday"), description=""
         )
-        await submit_modal(standin, ALICE, answer["data"], [""])
-        for _ in range(100):
-            if len(standin.events) == 4:
-                break
-            await asyncio.sleep(0.05)
+        await wait_for_events(standin, 4)
         starts = sorted(e["scheduled_start_time"] for e in standin.events.values())
         assert starts == [
             "2027-01-11T07:30:00+00:00",
@@ -429,30 +427,13 @@ async def test_meetups_are_mirrored_as_scheduled_events(
             ALICE,
             slash("meetup", "cancel", [opt("meetup", "1"), opt("occurrence", "2027-01-18")]),
         )
-        for _ in range(100):
-            if len(standin.events) == 3:
-                break
-            await asyncio.sleep(0.05)
+        await wait_for_events(standin, 3)
         assert len(standin.events) == 3
         assert adapter.state.get("events")
 
 
 async def _meetup_message(standin: StandIn) -> tuple[dict[str, Any], str]:
-    answer = await command(
-        standin,
-        ALICE,
-        slash(
-            "meetup",
-            "create",
-            [
-                opt("title", "Werkontbijt"),
-                opt("circle", "brussels"),
-                opt("start", "2030-01-07 08:30"),
-                opt("capacity", 5, 4),
-            ],
-        ),
-    )
-    await submit_modal(standin, ALICE, answer["data"], ["Coffee"])
+    await create_meetup(standin, "2030-01-07 08:30", opt("capacity", 5, 4))
     message = next(m for m in standin.messages.values() if m["components"])
     going = next(
         b["custom_id"]
