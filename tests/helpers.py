@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from sqlalchemy import select
 
 from adapters.memory import MemoryAdapter
 from bot.app import App
+from bot.clock import FakeClock
 from bot.i18n import N_
 from bot.params import Text
 from bot.reply import Reply
@@ -56,6 +58,20 @@ async def animator(bot: MemoryAdapter, user: str = "anim", circle: str = "brusse
     ``circle``."""
     await english(bot, user, "admin")
     await bot.say("admin", f"!circle animator add {circle} {user}")
+
+
+MONDAY = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # Monday 4 January 2027, 10:00 in Brussels
+
+
+async def animator_on_monday(bot: MemoryAdapter, clock: FakeClock) -> None:
+    """It is MONDAY, and "anim" is an animator of the Brussels circle."""
+    clock.set(MONDAY)
+    await animator(bot)
+
+
+async def new_meetup(bot: MemoryAdapter, user: str, options: str) -> int:
+    """The number of the meetup that ``user`` creates with ``!meetup create options``."""
+    return await number_of(bot, user, f"!meetup create {options}")
 
 
 async def refused(bot: MemoryAdapter, user: str, *lines: str, saying: str = "") -> None:

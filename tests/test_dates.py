@@ -14,18 +14,17 @@ from bot.clock import FakeClock
 from bot.recurrence import parse_recurrence
 from bot.reply import Reply
 from bot.timeparse import parse_moment
-from tests.helpers import animator, field
+from tests.helpers import MONDAY, animator_on_monday, field
 from tests.helpers import number as meetup_number
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
-NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # Monday 4 January 2027, 10:00 in Brussels
+NOW = MONDAY
 
 
 async def animator_says(bot: MemoryAdapter, clock: FakeClock, line: str) -> Reply:
     """At NOW (Monday 4 January 2027), "anim", an animator of the Brussels circle, says
     ``line``."""
-    clock.set(NOW)
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     return await bot.say("anim", line)
 
 
@@ -72,8 +71,7 @@ async def test_a_stored_meetup_at_the_end_of_the_calendar_breaks_no_command(
 ) -> None:
     from storage.meetups import Meetup
 
-    clock.set(NOW)
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     with app.database.session() as session:
         far = datetime(9999, 12, 31, 8, 30)
         meetup = Meetup(
