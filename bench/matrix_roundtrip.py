@@ -97,6 +97,14 @@ LONG_POLL_MS = 30_000
 REPLY_TIMEOUT_S = 60.0
 
 
+async def cancel(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a sync loop's task (if it runs) and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def clock() -> float:
     return time.perf_counter()
 
@@ -176,10 +184,7 @@ class Listener:
         self.task = asyncio.create_task(self._loop(), name=f"sync-{self.member.user.user_id}")
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+        await cancel(self.task)
         await self.member.close()
 
     def expect(self, room_id: str, sender: str) -> asyncio.Future[Notice]:
@@ -433,10 +438,7 @@ class EchoBot:
             self.transport.remove()
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+        await cancel(self.task)
         await self.client.close()
 
 

@@ -417,28 +417,21 @@ async def announce(
     text: Annotated[str, Opt(Text(MAX_ANNOUNCEMENT, long=True), N_("The announcement"), rest=True)],
 ) -> Reply:
     assert circle.id is not None
+
+    def announcement(t: Translator) -> Reply:
+        return Reply(
+            title=t(N_("Announcement · {circle}"), circle=circle.name),
+            text=f"{text}\n\n— {ctx.actor.display_name}",
+        )
+
     places = store.places_of(ctx.session, circle.id)
     for place in places:
-        ctx.notify_place(
-            place.platform,
-            place.place_id,
-            Reply(
-                title=ctx.t(N_("Announcement · {circle}"), circle=circle.name),
-                text=f"{text}\n\n— {ctx.actor.display_name}",
-            ),
-        )
+        ctx.notify_place(place.platform, place.place_id, announcement(ctx.t))
     recipients = [m for m in store.dm_subscribers(ctx.session, circle.id) if m != ctx.actor_id]
     for member_id in recipients:
         member = ctx.session.get(Member, member_id)
         assert member is not None
-        t = ctx.translator_for(member)
-        ctx.notify_member(
-            member_id,
-            Reply(
-                title=t(N_("Announcement · {circle}"), circle=circle.name),
-                text=f"{text}\n\n— {ctx.actor.display_name}",
-            ),
-        )
+        ctx.notify_member(member_id, announcement(ctx.translator_for(member)))
     return ctx.say(
         N_("Announced in {places} and to {members}."),
         places=ctx.t.plural("{count} room", "{count} rooms", len(places)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
@@ -43,23 +44,51 @@ def _newest_titled(
     return [Choice(str(row.id), shorten(f"#{row.id} {row.title}", 100)) for row in found]
 
 
-def _unknown(raw: str, names: list[str], with_guess: LazyText, without: LazyText) -> NotFound:
-    """A named thing that does not exist: suggest the closest names, or where to look."""
-    guesses = closest(raw, names)
+Named = TypeVar("Named", Circle, Venue)
+
+
+def _by_name(
+    raw: str,
+    rows: list[Named],
+    names: Callable[[Named], set[str]],
+    with_guess: LazyText,
+    without: LazyText,
+) -> Named:
+    """The circle or venue whose folded ``names`` (its key, name…) or number is ``raw``; if
+    none is, suggest the closest keys and names, or where to look."""
+    wanted = fold(raw)
+    number = _number(raw)
+    for row in rows:
+        if wanted in names(row) or row.id == number:
+            return row
+    guesses = closest(raw, [r.key for r in rows] + [r.name for r in rows])
     if guesses:
-        return NotFound(with_guess, name=raw, guess=" / ".join(guesses))
-    return NotFound(without, name=raw)
+        raise NotFound(with_guess, name=raw, guess=" / ".join(guesses))
+    raise NotFound(without, name=raw)
 
 
-@dataclass(frozen=True)
-class CircleRef(ParamType):
-    """A circle by its key (``gent``), its name, or its number."""
-
-    include_archived: bool = False
+class Lookup(ParamType):
+    """A thing of the community, offered as the member types its name or number."""
 
     @property
     def has_autocomplete(self) -> bool:
         return True
+
+
+def _by_number(ctx: Context, model: type[Titled], raw: str, missing: LazyText) -> Titled:
+    """The post, project or meetup numbered ``raw`` (``12`` or ``#12``)."""
+    number = _number(raw)
+    found = ctx.session.get(model, number) if number is not None else None
+    if found is None:
+        raise NotFound(missing, number=raw)
+    return found
+
+
+@dataclass(frozen=True)
+class CircleRef(Lookup):
+    """A circle by its key (``gent``), its name, or its number."""
+
+    include_archived: bool = False
 
     def _candidates(self, ctx: Context) -> list[Circle]:
         statement = select(Circle)
@@ -76,52 +105,32 @@ class CircleRef(ParamType):
         ][:25]
 
     async def convert(self, ctx: Context, raw: str) -> Circle:
-        wanted = fold(raw)
-        number = _number(raw)
-        circles = self._candidates(ctx)
-        for circle in circles:
-            names = {circle.key, fold(circle.name)} | {
-                fold(part) for part in re.split(r"[·/|]", circle.name)
-            }
-            if wanted in names or circle.id == number:
-                return circle
-        raise _unknown(
+        return _by_name(
             raw,
-            [c.key for c in circles] + [c.name for c in circles],
+            self._candidates(ctx),
+            lambda c: {c.key, fold(c.name)} | {fold(part) for part in re.split(r"[·/|]", c.name)},
             N_("There is no circle “{name}”. Did you mean {guess}?"),
             N_("There is no circle “{name}”. See !circle list."),
         )
 
 
 @dataclass(frozen=True)
-class PostRef(ParamType):
+class PostRef(Lookup):
     """A post of the board by its number: ``12`` or ``#12``."""
 
     kind: ClassVar[OptionKind] = OptionKind.STRING
-
-    @property
-    def has_autocomplete(self) -> bool:
-        return True
 
     async def autocomplete(self, ctx: Context, partial: str) -> list[Choice]:
         visible = or_(col(Post.author_id) == ctx.actor_id, col(Post.status) == "open")
         return _newest_titled(ctx, Post, visible, partial)
 
     async def convert(self, ctx: Context, raw: str) -> Post:
-        number = _number(raw)
-        post = ctx.session.get(Post, number) if number is not None else None
-        if post is None:
-            raise NotFound(N_("There is no post {number}."), number=raw)
-        return post
+        return _by_number(ctx, Post, raw, N_("There is no post {number}."))
 
 
 @dataclass(frozen=True)
-class ProjectRef(ParamType):
+class ProjectRef(Lookup):
     """A project by its number or its title."""
-
-    @property
-    def has_autocomplete(self) -> bool:
-        return True
 
     async def autocomplete(self, ctx: Context, partial: str) -> list[Choice]:
         return _newest_titled(ctx, Project, col(Project.status) == "open", partial)
@@ -140,12 +149,8 @@ class ProjectRef(ParamType):
 
 
 @dataclass(frozen=True)
-class VenueRef(ParamType):
+class VenueRef(Lookup):
     """A venue by its key (``kop``), its name or its number."""
-
-    @property
-    def has_autocomplete(self) -> bool:
-        return True
 
     async def autocomplete(self, ctx: Context, partial: str) -> list[Choice]:
         wanted = fold(partial)
@@ -157,34 +162,21 @@ class VenueRef(ParamType):
         ][:25]
 
     async def convert(self, ctx: Context, raw: str) -> Venue:
-        wanted = fold(raw)
-        number = _number(raw)
-        venues = list(ctx.session.exec(select(Venue)))
-        for venue in venues:
-            if wanted in (venue.key, fold(venue.name)) or venue.id == number:
-                return venue
-        raise _unknown(
+        return _by_name(
             raw,
-            [v.key for v in venues] + [v.name for v in venues],
+            list(ctx.session.exec(select(Venue))),
+            lambda v: {v.key, fold(v.name)},
             N_("There is no venue “{name}”. Did you mean {guess}?"),
             N_("There is no venue “{name}”. See !venue list."),
         )
 
 
 @dataclass(frozen=True)
-class MeetupRef(ParamType):
+class MeetupRef(Lookup):
     """A meetup by its number."""
-
-    @property
-    def has_autocomplete(self) -> bool:
-        return True
 
     async def autocomplete(self, ctx: Context, partial: str) -> list[Choice]:
         return _newest_titled(ctx, Meetup, col(Meetup.status) == "active", partial)
 
     async def convert(self, ctx: Context, raw: str) -> Meetup:
-        number = _number(raw)
-        meetup = ctx.session.get(Meetup, number) if number is not None else None
-        if meetup is None:
-            raise NotFound(N_("There is no meetup {number}."), number=raw)
-        return meetup
+        return _by_number(ctx, Meetup, raw, N_("There is no meetup {number}."))

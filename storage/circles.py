@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import Boolean, Column, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel, and_, col, exists, or_, select
 
 from storage.identity import Member, member_fk
-from storage.types import UTCDateTime, cascading_fk
+from storage.types import UTCDateTime, cascading_fk, optional_fk
 
 ANIMATOR = "animator"
 MEMBER = "member"
@@ -67,10 +67,7 @@ class CirclePlace(SQLModel, table=True):
     role_id: str = Field(
         default="", sa_column=Column(String(64), nullable=False, server_default="")
     )
-    linked_by: int | None = Field(
-        default=None,
-        sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), nullable=True),
-    )
+    linked_by: int | None = Field(default=None, sa_column=optional_fk("member"))
     linked_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
@@ -84,10 +81,7 @@ class CircleGuideVersion(SQLModel, table=True):
     circle_id: int = Field(sa_column=circle_fk(index=True))
     version: int = Field(nullable=False)
     text: str = Field(sa_column=Column(Text, nullable=False))
-    author_id: int | None = Field(
-        default=None,
-        sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), nullable=True),
-    )
+    author_id: int | None = Field(default=None, sa_column=optional_fk("member"))
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 

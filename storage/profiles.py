@@ -109,33 +109,6 @@ def details_of(session: Session, member_ids: Iterable[int]) -> dict[int, Profile
     return found
 
 
-def sectors_of(session: Session, member_id: int) -> list[str]:
-    rows = session.exec(
-        select(MemberSector.sector)
-        .where(MemberSector.member_id == member_id)
-        .order_by(col(MemberSector.sector))
-    )
-    return list(rows)
-
-
-def skills_of(session: Session, member_id: int) -> list[str]:
-    rows = session.exec(
-        select(MemberSkill.skill)
-        .where(MemberSkill.member_id == member_id)
-        .order_by(col(MemberSkill.id))
-    )
-    return list(rows)
-
-
-def languages_of(session: Session, member_id: int) -> list[str]:
-    rows = session.exec(
-        select(MemberLanguage.language)
-        .where(MemberLanguage.member_id == member_id)
-        .order_by(col(MemberLanguage.language))
-    )
-    return list(rows)
-
-
 def resync_sectors(session: Session, member_ids: Iterable[int]) -> None:
     """Copy the members' region and folded name into their member_sector rows (after bulk
     statements that the flush hook does not see, such as moving rows in a merge)."""

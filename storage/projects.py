@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.identity import member_fk
 from storage.search import SLOT, index_document
-from storage.types import UTCDateTime, cascading_fk
+from storage.types import UTCDateTime, cascading_fk, optional_fk
 
 OPEN = "open"
 CLOSED = "closed"  # a project, or a slot the lead no longer needs
@@ -41,10 +41,7 @@ class ProjectSlot(SQLModel, table=True):
     project_id: int = Field(sa_column=cascading_fk("project", index=True))
     role: str = Field(sa_column=Column(String(80), nullable=False))
     status: str = Field(default=OPEN, sa_column=Column(String(8), nullable=False))
-    filled_by: int | None = Field(
-        default=None,
-        sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), nullable=True),
-    )
+    filled_by: int | None = Field(default=None, sa_column=optional_fk("member"))
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
@@ -57,10 +54,7 @@ class ProjectRequest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     slot_id: int = Field(sa_column=cascading_fk("project_slot", index=True))
     member_id: int = Field(sa_column=member_fk(index=True))
-    introduced_by: int | None = Field(
-        default=None,
-        sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), nullable=True),
-    )
+    introduced_by: int | None = Field(default=None, sa_column=optional_fk("member"))
     message: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     status: str = Field(default=PENDING, sa_column=Column(String(10), nullable=False))
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

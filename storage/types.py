@@ -42,3 +42,8 @@ def cascading_fk(table: str, *, primary_key: bool = False, index: bool = False) 
         nullable=False,
         index=index,
     )
+
+
+def optional_fk(table: str) -> Column[int]:
+    """An optional reference to ``table``'s id; it becomes NULL when what it refers to goes."""
+    return Column(Integer, ForeignKey(f"{table}.id", ondelete="SET NULL"), nullable=True)

@@ -11,12 +11,12 @@ import pytest
 from adapters.memory import MemoryAdapter
 from bot.context import Context
 from bot.i18n import N_
-from bot.params import Integer, Text
+from bot.params import Integer
 from bot.reply import Reply, Visibility
-from bot.spec import CommandSet, Opt, Role
+from bot.spec import Opt, Role
 from storage.circles import ANIMATOR, Circle, CircleMembership
 from storage.identity import account_for
-from tests.helpers import snapshot
+from tests.helpers import Words, extra_commands, snapshot
 
 
 @pytest.fixture
@@ -90,13 +90,10 @@ async def test_a_platform_locale_is_used_until_the_member_chooses(bot: MemoryAda
 async def test_an_unexpected_failure_is_logged_apologised_for_and_rolled_back(
     bot: MemoryAdapter, caplog: pytest.LogCaptureFixture
 ) -> None:
-    extra = CommandSet()
-    extra.group("test", help=N_("Find other members"))
+    extra = extra_commands("test")
 
     @extra.command("test explode", help=N_("Find other members"))
-    async def explode(
-        ctx: Context, words: Annotated[str, Opt(Text(50), N_("Find other members"))]
-    ) -> Reply:
+    async def explode(ctx: Context, words: Words) -> Reply:
         ctx.actor.region = "gent"
         ctx.session.add(ctx.actor)
         ctx.session.flush()
@@ -117,8 +114,7 @@ async def test_an_unexpected_failure_is_logged_apologised_for_and_rolled_back(
 
 
 async def test_admin_and_animator_commands_are_refused_in_the_core(bot: MemoryAdapter) -> None:
-    extra = CommandSet()
-    extra.group("guarded", help=N_("Find other members"))
+    extra = extra_commands("guarded")
 
     @extra.command("guarded admin", help=N_("Find other members"), role=Role.ADMIN)
     async def admin_only(ctx: Context) -> Reply:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.memory import MemoryAdapter
-from tests.helpers import english, snapshot
+from tests.helpers import english, field, snapshot
 
 
 async def test_seeded_circles_can_be_listed_joined_and_left(bot: MemoryAdapter) -> None:
@@ -19,7 +19,7 @@ async def test_seeded_circles_can_be_listed_joined_and_left(bot: MemoryAdapter) 
     again = await bot.say("ann", "!circle join gent")
     assert "already" in again.text
     info = await bot.say("ann", "!circle info gent")
-    assert {f.name: f.value for f in info.fields}["Members"] == "1"
+    assert field(info, "Members") == "1"
     assert info.actions[0].invocation == "circle leave gent"
     assert "You left" in (await bot.say("ann", "!circle leave gent")).text
     assert (await bot.say("ann", "!circle leave gent")).is_error
@@ -128,3 +128,17 @@ async def test_joining_a_circle_invites_to_its_linked_rooms(bot: MemoryAdapter) 
     await bot.say("admin", "!circle link gent", place="!gent-room")
     await bot.say("nia", "!circle join gent")
     assert bot.invited["!gent-room"] == ["nia"]
+
+
+async def test_a_circle_or_venue_is_found_by_key_name_or_number_or_the_closest_is_suggested(
+    bot: MemoryAdapter,
+) -> None:
+    await english(bot, "vic")
+    assert not (await bot.say("vic", "!circle info Gent")).is_error
+    typo = await bot.say("vic", "!circle info gnet")
+    assert typo.is_error and "There is no circle “gnet”. Did you mean" in typo.text, typo.text
+    assert "gent" in typo.text.lower()
+    none = await bot.say("vic", "!circle info zzzzzzzz")
+    assert "There is no circle “zzzzzzzz”. See !circle list." in none.text, none.text
+    venue = await bot.say("vic", "!venue show zzzzzzzz")
+    assert venue.is_error and "There is no venue “zzzzzzzz”." in venue.text, venue.text

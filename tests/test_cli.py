@@ -46,6 +46,15 @@ def samen(
     return run_process([str(SAMEN), *args], cwd=cwd, stdin=stdin, env=env)
 
 
+def console(workdir: Path, user: str, lines: list[str], *, returncode: int = 0) -> str:
+    """What the console prints when ``user`` types ``lines``; it exits with ``returncode``
+    (1: a command failed) and without a traceback."""
+    result = samen("console", "--as", user, cwd=workdir, stdin="\n".join(lines) + "\n")
+    assert result.returncode == returncode, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.stdout
+
+
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     (tmp_path / "bot.toml").write_text((ROOT / "bot.toml").read_text(encoding="utf-8"))
@@ -61,25 +70,24 @@ def test_version_and_help(workdir: Path) -> None:
 
 
 def test_console_with_piped_commands_on_a_fresh_sqlite_file(workdir: Path) -> None:
-    script = "\n".join(
+    out = console(
+        workdir,
+        "Alice",
         [
             "!help",
             '!profile set region=Gent sectors=audiovisual skills="sound engineering"',
             "!profile show",
             "!members find sector=audiovisual",
             "!nonsense",
-        ]
+        ],
+        returncode=1,  # !nonsense failed
     )
-    result = samen("console", "--as", "Alice", cwd=workdir, stdin=script + "\n")
-    assert result.returncode == 1, result.stderr  # !nonsense failed
-    out = result.stdout
     assert out.startswith("> !help\nWat Samen voor je kan doen")
     assert "> !nonsense\nIk ken het commando" in out
     assert "Profiel bewaard" in out
     assert "Alice (#1) · Audiovisueel · Gent · sound engineering" in out
     assert "1 lid gevonden" in out
     assert "Ik ken het commando “nonsense” niet" in out
-    assert "Traceback" not in out + result.stderr
     assert (workdir / "samen.db").exists()
 
 
@@ -104,7 +112,9 @@ def test_a_console_scenario_with_three_members(workdir: Path) -> None:
         .read_text(encoding="utf-8")
         .replace('admins = ["console:admin"]', 'admins = ["console:anna"]')
     )
-    script = "\n".join(
+    out = console(
+        workdir,
+        "anna",
         [
             "!profile set locale=en",
             '!circle create sound sector "Sound people"',
@@ -122,11 +132,8 @@ def test_a_console_scenario_with_three_members(workdir: Path) -> None:
             "!board intro 1 accept",
             "!board close 1 outcome=found_in_community with=carl",
             "!board show 1",
-        ]
+        ],
     )
-    result = samen("console", "--as", "anna", cwd=workdir, stdin=script + "\n")
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
     assert "Circle Sound people created" in out
     assert "🔔 → anna\nA new offer may fit your need #1" in out
     assert "🔔 → anna\ncarl can help with your need #1" in out
@@ -135,7 +142,6 @@ def test_a_console_scenario_with_three_members(workdir: Path) -> None:
     assert "🔔 → carl\nIntroduction: anna" in out
     assert "Post #1 closed: found in the community." in out
     assert "closed · found in the community" in out
-    assert "Traceback" not in out + result.stderr
 
 
 def test_db_upgrade_and_config_check(workdir: Path) -> None:

@@ -14,24 +14,25 @@ from bot.clock import FakeClock
 from bot.recurrence import parse_recurrence
 from bot.reply import Reply
 from bot.timeparse import parse_moment
-from tests.helpers import english
+from tests.helpers import MONDAY, animator_on_monday, field
 from tests.helpers import number as meetup_number
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
-NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # Monday 4 January 2027, 10:00 in Brussels
-
-
-async def animator(bot: MemoryAdapter, user: str = "anim") -> None:
-    await english(bot, user, "admin")
-    await bot.say("admin", f"!circle animator add brussels {user}")
+NOW = MONDAY
 
 
 async def animator_says(bot: MemoryAdapter, clock: FakeClock, line: str) -> Reply:
     """At NOW (Monday 4 January 2027), "anim", an animator of the Brussels circle, says
     ``line``."""
-    clock.set(NOW)
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     return await bot.say("anim", line)
+
+
+async def next_dates(bot: MemoryAdapter, clock: FakeClock, line: str) -> str:
+    """The "Next dates" of the meetup that ``line`` (said as in animator_says) creates."""
+    reply = await animator_says(bot, clock, line)
+    assert not reply.is_error, reply.text
+    return field(reply, "Next dates")
 
 
 @pytest.mark.parametrize(
@@ -61,7 +62,7 @@ async def test_moving_a_series_to_the_end_of_the_calendar_is_refused(
     moved = await bot.say("anim", f'!meetup move {number} series "9999-12-31 08:30"')
     assert moved.is_error and "at most 5 years ahead" in moved.text, moved.text
     shown = await bot.say("anim", f"!meetup show {number}")
-    assert "11 January 2027 08:30" in {f.name: f.value for f in shown.fields}["Next dates"]
+    assert "11 January 2027 08:30" in field(shown, "Next dates")
 
 
 @pytest.mark.parametrize("rule", ["", "FREQ=WEEKLY;BYDAY=FR", "FREQ=DAILY"])
@@ -70,8 +71,7 @@ async def test_a_stored_meetup_at_the_end_of_the_calendar_breaks_no_command(
 ) -> None:
     from storage.meetups import Meetup
 
-    clock.set(NOW)
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     with app.database.session() as session:
         far = datetime(9999, 12, 31, 8, 30)
         meetup = Meetup(
@@ -131,11 +131,9 @@ def test_every_weekday_name_and_abbreviation_means_that_day(day: int, word: str)
 async def test_an_abbreviated_weekday_schedules_that_day(
     bot: MemoryAdapter, clock: FakeClock
 ) -> None:
-    reply = await animator_says(
+    dates = await next_dates(
         bot, clock, '!meetup create W circle=brussels start="ma 8:30" every="elke ma."'
     )
-    assert not reply.is_error, reply.text
-    dates = {f.name: f.value for f in reply.fields}["Next dates"]
     assert "Monday, 11 January 2027 08:30" in dates and "Tuesday" not in dates
 
 
@@ -179,11 +177,9 @@ def test_monthly_and_other_repetitions_in_three_languages(phrase: str, rule: str
 async def test_a_monthly_or_fortnightly_meetup_lists_those_dates(
     bot: MemoryAdapter, clock: FakeClock, every: str, expected: list[str]
 ) -> None:
-    reply = await animator_says(
+    dates = await next_dates(
         bot, clock, f'!meetup create M circle=brussels start="lundi 8h30" every="{every}"'
     )
-    assert not reply.is_error, reply.text
-    dates = {f.name: f.value for f in reply.fields}["Next dates"]
     for day in expected:
         assert f"{day} 08:30" in dates, (every, dates)
     assert "18 January 2027" not in dates
@@ -206,16 +202,12 @@ def test_next_week_and_tonight(typed: str, expected: datetime) -> None:
 
 
 async def test_a_meetup_next_week_tuesday_tonight(bot: MemoryAdapter, clock: FakeClock) -> None:
-    reply = await animator_says(
+    dates = await next_dates(
         bot, clock, '!meetup create A circle=brussels start="volgende week dinsdag 14:00"'
     )
-    assert (
-        "Tuesday, 12 January 2027 14:00" in {f.name: f.value for f in reply.fields}["Next dates"]
-    ), reply.text
+    assert "Tuesday, 12 January 2027 14:00" in dates, dates
     reply = await bot.say("anim", '!meetup create B circle=brussels start="ce soir 19h"')
-    assert (
-        "Monday, 4 January 2027 19:00" in {f.name: f.value for f in reply.fields}["Next dates"]
-    ), reply.text
+    assert "Monday, 4 January 2027 19:00" in field(reply, "Next dates"), reply.text
 
 
 async def test_a_date_without_a_time_takes_the_formats_usual_time_or_asks(
@@ -230,14 +222,14 @@ async def test_a_date_without_a_time_takes_the_formats_usual_time_or_asks(
         "anim", "!meetup create Breakfast circle=brussels start=morgen format=work-breakfast"
     )
     assert not made.is_error, made.text
-    assert "Tuesday, 5 January 2027 08:30" in {f.name: f.value for f in made.fields}["Next dates"]
+    assert "Tuesday, 5 January 2027 08:30" in field(made, "Next dates")
     assert "No time was given, so I took the usual 08:30." in made.text
     number = meetup_number(made.title)
     moved = await bot.say("anim", f"!meetup move {number} 1 2027-01-07")
     assert not moved.is_error, moved.text
     assert "7 January 2027 08:30" in moved.text and "usual 08:30" in moved.text
     timed = await bot.say("anim", '!meetup create Walk circle=brussels start="morgen 14:00"')
-    assert "14:00" in {f.name: f.value for f in timed.fields}["Next dates"]
+    assert "14:00" in field(timed, "Next dates")
     assert "No time was given" not in timed.text
 
 
@@ -248,7 +240,7 @@ async def test_a_time_in_the_spring_gap_is_moved_and_the_answer_says_so(
         bot, clock, '!meetup create Night circle=brussels start="2027-03-28 02:30"'
     )
     assert not made.is_error, made.text
-    assert "Sunday, 28 March 2027 03:30" in {f.name: f.value for f in made.fields}["Next dates"]
+    assert "Sunday, 28 March 2027 03:30" in field(made, "Next dates")
     assert "02:30 does not exist on" in made.text and "I took 03:30" in made.text, made.text
     normal = await bot.say("anim", '!meetup create Day circle=brussels start="2027-03-27 02:30"')
     assert "does not exist" not in normal.text

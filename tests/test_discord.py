@@ -88,10 +88,9 @@ async def command(standin: StandIn, user_id: str, data: dict[str, Any], **kw: An
     return (await standin.answer_to(payload)).body
 
 
-async def submit_modal(
-    standin: StandIn, user_id: str, modal: dict[str, Any], values: list[str]
-) -> Any:
-    rows = [
+def modal_rows(modal: dict[str, Any], values: list[str]) -> list[dict[str, Any]]:
+    """The rows of a submitted modal: its first text inputs, filled with ``values``."""
+    return [
         {
             "type": 1,
             "components": [
@@ -100,9 +99,68 @@ async def submit_modal(
         }
         for row, value in zip(modal["components"], values, strict=False)
     ]
+
+
+async def submit_modal(
+    standin: StandIn, user_id: str, modal: dict[str, Any], values: list[str]
+) -> Any:
+    rows = modal_rows(modal, values)
     submit = standin.interaction(5, {"custom_id": modal["custom_id"], "components": rows}, user_id)
     await standin.push(submit)
     return (await standin.answer_to(submit)).body
+
+
+def slow_down(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command takes 0.3 s longer (more than a lowered DEFER_AFTER)."""
+    original = app.dispatcher.run
+
+    async def slow(invocation: Any) -> Any:
+        await asyncio.sleep(0.3)
+        return await original(invocation)
+
+    monkeypatch.setattr(app.dispatcher, "run", slow)
+
+
+async def need_post_form(standin: StandIn, title: str = "A van") -> Any:
+    """The modal that Alice's /need post (category logistics) opens for the description."""
+    answer = await command(
+        standin, ALICE, slash("need", "post", [opt("title", title), opt("category", "logistics")])
+    )
+    assert answer["type"] == 9  # a modal
+    return answer["data"]
+
+
+async def meetup_form(standin: StandIn, start: str, *options: dict[str, Any]) -> Any:
+    """The modal that Alice's /meetup create of "Werkontbijt" in the Brussels circle opens for
+    the description."""
+    answer = await command(
+        standin,
+        ALICE,
+        slash(
+            "meetup",
+            "create",
+            [opt("title", "Werkontbijt"), opt("circle", "brussels"), opt("start", start), *options],
+        ),
+    )
+    assert answer["type"] == 9  # the description is typed in a modal
+    return answer["data"]
+
+
+async def create_meetup(
+    standin: StandIn, start: str, *options: dict[str, Any], description: str = "Coffee"
+) -> Any:
+    """Alice creates the meetup "Werkontbijt" (see meetup_form) and types its description;
+    the answer to the modal."""
+    modal = await meetup_form(standin, start, *options)
+    return await submit_modal(standin, ALICE, modal, [description])
+
+
+async def wait_for_events(standin: StandIn, count: int) -> None:
+    """Wait (up to 5 s) until the stand-in holds ``count`` scheduled events."""
+    for _ in range(100):
+        if len(standin.events) == count:
+            break
+        await asyncio.sleep(0.05)
 
 
 async def test_commands_are_synced_once_and_a_slash_command_answers_with_an_embed(
@@ -170,22 +228,9 @@ async def test_the_rsvp_button_stores_the_answer_and_updates_the_message_after_a
 ) -> None:
     database = tmp_path / "s.db"
     async with running(standin, database, monkeypatch, admins=(f"discord:{ALICE}",)):
-        answer = await command(
-            standin,
-            ALICE,
-            slash(
-                "meetup",
-                "create",
-                [
-                    opt("title", "Werkontbijt"),
-                    opt("circle", "brussels"),
-                    opt("start", "2030-01-07 08:30"),
-                    opt("capacity", 5, 4),
-                ],
-            ),
+        answer = await create_meetup(
+            standin, "2030-01-07 08:30", opt("capacity", 5, 4), description="Coffee and croissants"
         )
-        assert answer["type"] == 9  # the description is typed in a modal
-        answer = await submit_modal(standin, ALICE, answer["data"], ["Coffee and croissants"])
     buttons = answer["data"]["components"][0]["components"]
     going = next(b for b in buttons if b["custom_id"].endswith("going"))
     assert going["custom_id"] == "samen:meetup rsvp 1 going"
@@ -207,37 +252,8 @@ async def test_a_modal_collects_the_description_of_a_post(
     standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running(standin, tmp_path / "s.db", monkeypatch):
-        answer = await command(
-            standin,
-            ALICE,
-            slash(
-                "need", "post", [opt("title", "A van for Saturday"), opt("category", "logistics")]
-            ),
-        )
-        assert answer["type"] == 9  # a modal
-        modal = answer["data"]
-        field = modal["components"][0]["components"][0]
-        submit = standin.interaction(
-            5,
-            {
-                "custom_id": modal["custom_id"],
-                "components": [
-                    {
-                        "type": 1,
-                        "components": [
-                            {
-                                "type": 4,
-                                "custom_id": field["custom_id"],
-                                "value": "From Gent to Namur, 9h",
-                            }
-                        ],
-                    }
-                ],
-            },
-            ALICE,
-        )
-        await standin.push(submit)
-        posted = (await standin.answer_to(submit)).body
+        modal = await need_post_form(standin, "A van for Saturday")
+        posted = await submit_modal(standin, ALICE, modal, ["From Gent to Namur, 9h"])
         assert "#1" in posted["data"]["embeds"][0]["title"]
         shown = await command(standin, BOB, slash("board", "show", [opt("post", "1")]))
         assert shown["data"]["embeds"][0]["description"] == "From Gent to Namur, 9h"
@@ -314,13 +330,7 @@ async def test_a_slow_command_is_deferred_and_answered_by_follow_up(
 
     monkeypatch.setattr(discord_bot, "DEFER_AFTER", 0.05)
     async with running(standin, tmp_path / "s.db", monkeypatch) as (app, _):
-        original = app.dispatcher.run
-
-        async def slow(invocation: Any) -> Any:
-            await asyncio.sleep(0.3)
-            return await original(invocation)
-
-        monkeypatch.setattr(app.dispatcher, "run", slow)
+        slow_down(app, monkeypatch)
         answer = await command(standin, ALICE, slash("profile", "show", []))
         assert answer["type"] == 5  # "thinking…"
         followup = await standin.wait_request(lambda r: r.path.startswith("/webhooks/"))
@@ -397,25 +407,10 @@ async def test_meetups_are_mirrored_as_scheduled_events(
         clock=clock,
         mirror=True,
     ) as (_, adapter):
-        answer = await command(
-            standin,
-            ALICE,
-            slash(
-                "meetup",
-                "create",
-                [
-                    opt("title", "Werkontbijt"),
-                    opt("circle", "brussels"),
-                    opt("start", "2027-01-11 08:30"),
-                    opt("every", "every monday"),
-                ],
-            ),
+        await create_meetup(
+            standin, "2027-01-11 08:30", opt("every", "every monday"), description=""
         )
-        await submit_modal(standin, ALICE, answer["data"], [""])
-        for _ in range(100):
-            if len(standin.events) == 4:
-                break
-            await asyncio.sleep(0.05)
+        await wait_for_events(standin, 4)
         starts = sorted(e["scheduled_start_time"] for e in standin.events.values())
         assert starts == [
             "2027-01-11T07:30:00+00:00",
@@ -429,30 +424,13 @@ async def test_meetups_are_mirrored_as_scheduled_events(
             ALICE,
             slash("meetup", "cancel", [opt("meetup", "1"), opt("occurrence", "2027-01-18")]),
         )
-        for _ in range(100):
-            if len(standin.events) == 3:
-                break
-            await asyncio.sleep(0.05)
+        await wait_for_events(standin, 3)
         assert len(standin.events) == 3
         assert adapter.state.get("events")
 
 
 async def _meetup_message(standin: StandIn) -> tuple[dict[str, Any], str]:
-    answer = await command(
-        standin,
-        ALICE,
-        slash(
-            "meetup",
-            "create",
-            [
-                opt("title", "Werkontbijt"),
-                opt("circle", "brussels"),
-                opt("start", "2030-01-07 08:30"),
-                opt("capacity", 5, 4),
-            ],
-        ),
-    )
-    await submit_modal(standin, ALICE, answer["data"], ["Coffee"])
+    await create_meetup(standin, "2030-01-07 08:30", opt("capacity", 5, 4))
     message = next(m for m in standin.messages.values() if m["components"])
     going = next(
         b["custom_id"]
@@ -490,13 +468,7 @@ async def test_a_slow_private_command_is_deferred_only_for_the_asker(
     monkeypatch.setattr(discord_bot, "DEFER_AFTER", 0.05)
     async with running(standin, tmp_path / "s.db", monkeypatch) as (app, _):
         await command(standin, BOB, slash("circle", "join", [opt("circle", "gent")]))
-        original = app.dispatcher.run
-
-        async def slow(invocation: Any) -> Any:
-            await asyncio.sleep(0.3)
-            return await original(invocation)
-
-        monkeypatch.setattr(app.dispatcher, "run", slow)
+        slow_down(app, monkeypatch)
         answer = await command(
             standin,
             BOB,
@@ -519,13 +491,7 @@ async def test_a_slow_click_is_deferred_and_the_message_edited_after(
     ):
         message, going = await _meetup_message(standin)
         monkeypatch.setattr(discord_bot, "DEFER_AFTER", 0.05)
-        original = app.dispatcher.run
-
-        async def slow(invocation: Any) -> Any:
-            await asyncio.sleep(0.3)
-            return await original(invocation)
-
-        monkeypatch.setattr(app.dispatcher, "run", slow)
+        slow_down(app, monkeypatch)
         click = standin.interaction(
             3, {"custom_id": going, "component_type": 2}, BOB, message=message
         )
@@ -548,13 +514,8 @@ async def test_modal_labels_are_english_for_en_us_and_a_new_application_is_synce
 ) -> None:
     database = tmp_path / "s.db"
     async with running(standin, database, monkeypatch):
-        answer = await command(
-            standin,
-            ALICE,
-            slash("need", "post", [opt("title", "A van"), opt("category", "logistics")]),
-            locale="en-US",
-        )
-        label = answer["data"]["components"][0]["components"][0]["label"]
+        modal = await need_post_form(standin)  # Alice's Discord is in English (en-US)
+        label = modal["components"][0]["components"][0]["label"]
         assert label == "The details"  # English, not the community's Dutch
     standin.application_id = "900000000000000099"
     async with running(standin, database, monkeypatch):
@@ -567,13 +528,8 @@ async def test_an_error_after_a_modal_shows_the_typed_text_back(
     standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running(standin, tmp_path / "s.db", monkeypatch):
-        answer = await command(
-            standin,
-            ALICE,
-            slash("need", "post", [opt("title", "A van"), opt("category", "logistics")]),
-        )
         typed = "x" * 2001  # over the core's 2000
-        posted = await submit_modal(standin, ALICE, answer["data"], [typed])
+        posted = await submit_modal(standin, ALICE, await need_post_form(standin), [typed])
         assert posted["data"]["flags"] & 64
         embed = posted["data"]["embeds"][0]
         assert "2001" in embed["description"]
@@ -591,30 +547,10 @@ async def test_the_answer_is_sent_before_the_announcements_it_causes(
             BOB,
             slash("circle", "announcements", [opt("circle", "brussels"), opt("switch", "on")]),
         )
-        answer = await command(
-            standin,
-            ALICE,
-            slash(
-                "meetup",
-                "create",
-                [
-                    opt("title", "Werkontbijt"),
-                    opt("circle", "brussels"),
-                    opt("start", "2030-01-07 08:30"),
-                ],
-            ),
-        )
-        rows = [
-            {
-                "type": 1,
-                "components": [
-                    {"type": 4, "custom_id": row["components"][0]["custom_id"], "value": "Coffee"}
-                ],
-            }
-            for row in answer["data"]["components"][:1]
-        ]
+        modal = await meetup_form(standin, "2030-01-07 08:30")
+        rows = modal_rows(modal, ["Coffee"])
         submit = standin.interaction(
-            5, {"custom_id": answer["data"]["custom_id"], "components": rows}, ALICE
+            5, {"custom_id": modal["custom_id"], "components": rows}, ALICE
         )
         await standin.push(submit)
         callback = await standin.answer_to(submit)
@@ -668,25 +604,9 @@ async def test_a_form_opened_before_a_restart_gets_a_clear_answer_with_the_typed
 ) -> None:
     database = tmp_path / "s.db"
     async with running(standin, database, monkeypatch):
-        answer = await command(
-            standin,
-            ALICE,
-            slash("need", "post", [opt("title", "A van"), opt("category", "logistics")]),
-        )
-        modal = answer["data"]
+        modal = await need_post_form(standin)
     async with running(standin, database, monkeypatch):  # a new process: the form is unknown
-        rows = [
-            {
-                "type": 1,
-                "components": [
-                    {
-                        "type": 4,
-                        "custom_id": modal["components"][0]["components"][0]["custom_id"],
-                        "value": "From Gent to Namur, 9h",
-                    }
-                ],
-            }
-        ]
+        rows = modal_rows(modal, ["From Gent to Namur, 9h"])
         submit = standin.interaction(
             5, {"custom_id": modal["custom_id"], "components": rows}, ALICE, locale="fr"
         )

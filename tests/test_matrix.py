@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,19 +17,36 @@ from bot.config import Settings
 from tests.matrix_helpers import Member, matrix_settings, notice_from, running_bot
 from tests.synapse_server import Synapse, synapse_python
 
+if TYPE_CHECKING:
+    from adapters.matrix import MatrixAdapter
+    from bot.app import App
+
 pytestmark = pytest.mark.matrix
 
 
-@pytest.fixture(scope="module")
-def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+def started_synapse(
+    tmp_path_factory: pytest.TempPathFactory, name: str, *, rate_limited: bool = False
+) -> Iterator[Synapse]:
+    """A Synapse of its own, for the tests of this module (skipped without Synapse)."""
     if synapse_python() is None:
         if os.environ.get("SAMEN_REQUIRE_SYNAPSE"):
             pytest.fail("SAMEN_REQUIRE_SYNAPSE is set but Synapse is not installed")
         pytest.skip("Synapse is not installed (.ci/run installs it in .synapse-venv)")
-    server = Synapse(tmp_path_factory.mktemp("synapse"))
+    server = Synapse(tmp_path_factory.mktemp(name), rate_limited=rate_limited)
     server.start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    yield from started_synapse(tmp_path_factory, "synapse")
+
+
+@pytest.fixture(scope="module")
+def limited_synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    """A Synapse with its default rate limits (the other one has none)."""
+    yield from started_synapse(tmp_path_factory, "limited", rate_limited=True)
 
 
 _counter = iter(range(1, 10**6))
@@ -37,19 +56,95 @@ def fresh(synapse: Synapse, name: str, *, admin: bool = False) -> Member:
     return Member(synapse, synapse.register(f"{name}{next(_counter)}", admin=admin))
 
 
-async def test_help_profile_and_a_thread(
+class MatrixWorld:
+    """What a test here works with: its Synapse, the bot's account (new for each test), its
+    database file, and the members it makes (closed when the test ends)."""
+
+    def __init__(self, synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.synapse = synapse
+        self.bot = synapse.register(f"samen{next(_counter)}")
+        self.bot_id = self.bot.user_id
+        self.database = tmp_path / "s.db"
+        self.monkeypatch = monkeypatch
+        self.made: list[Member] = []
+
+    def person(self, name: str) -> Member:
+        """A new member (their account: ``name`` and a number)."""
+        self.made.append(fresh(self.synapse, name))
+        return self.made[-1]
+
+    async def english_room(self, member: Member) -> str:
+        """A room of ``member`` with the bot (running), where they chose English."""
+        room = await member.room_with(self.bot_id)
+        await member.say(room, "!profile set locale=en")
+        await member.wait_for(notice_from(self.bot_id, room, "Profile saved"))
+        return room
+
+    def samen(
+        self, *, admin: Member | None = None, clock: FakeClock | None = None
+    ) -> AbstractAsyncContextManager[tuple[App, MatrixAdapter]]:
+        """Samen running as the bot on the test's database, with ``admin`` as its admin."""
+        return running_bot(
+            self.synapse,
+            self.bot,
+            self.database,
+            monkeypatch=self.monkeypatch,
+            admins=(f"matrix:{admin.user.user_id}",) if admin else (),
+            clock=clock,
+        )
+
+
+@pytest.fixture
+async def matrix(
     synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[MatrixWorld]:
+    world = MatrixWorld(synapse, tmp_path, monkeypatch)
+    yield world
+    for member in world.made:
+        await member.close()
+
+
+async def wait_for_bodies(
+    member: Member,
+    room: str,
+    sender: str,
+    enough: Callable[[list[str]], bool],
+    *,
+    seconds: float,
+    wait_ms: int = 500,
 ) -> None:
-    bot_user = synapse.register(f"samen{next(_counter)}")
-    alice = fresh(synapse, "alice")
-    async with running_bot(synapse, bot_user, tmp_path / "s.db", monkeypatch=monkeypatch):
-        room = await alice.room_with(bot_user.user_id)
+    """Sync ``member`` until the bodies that ``sender`` sent to ``room`` are ``enough``."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not enough(member.bodies(room, sender)):
+        assert asyncio.get_running_loop().time() < deadline, member.bodies(room)
+        await member.sync(wait_ms=wait_ms)
+
+
+async def join_linked_circle(
+    matrix: MatrixWorld, admin: Member, circle_room: str, member: Member
+) -> str:
+    """``admin`` links ``circle_room`` to the Gent circle, then ``member`` joins Gent in their
+    own room with the bot and is invited to the circle room; that own room."""
+    await admin.sync()
+    await asyncio.sleep(0.5)
+    await admin.say(circle_room, "!circle link gent")
+    await admin.wait_for(notice_from(matrix.bot_id, circle_room, "Gent"))
+    own = await member.room_with(matrix.bot_id)
+    await member.say(own, "!circle join gent")
+    await member.wait_for(lambda room_id, source: room_id == circle_room)
+    return own
+
+
+async def test_help_profile_and_a_thread(matrix: MatrixWorld) -> None:
+    alice = matrix.person("alice")
+    async with matrix.samen():
+        room = await alice.room_with(matrix.bot_id)
         await alice.sync()
         await alice.say(room, "!profile set locale=en region=Gent sectors=audiovisual")
-        _, saved = await alice.wait_for(notice_from(bot_user.user_id, room, "Profile saved"))
+        _, saved = await alice.wait_for(notice_from(matrix.bot_id, room, "Profile saved"))
         assert "<h4>Profile saved</h4>" in saved["content"]["formatted_body"]
         await alice.say(room, "!help")
-        _, helped = await alice.wait_for(notice_from(bot_user.user_id, room, "!profile show"))
+        _, helped = await alice.wait_for(notice_from(matrix.bot_id, room, "!profile show"))
         assert "<strong>" in helped["content"]["formatted_body"]
         root = await alice.say(room, "a question in a thread")
         await alice.say(
@@ -57,66 +152,33 @@ async def test_help_profile_and_a_thread(
             "Samen: profile show",
             **{"m.relates_to": {"rel_type": "m.thread", "event_id": root}},
         )
-        in_thread = notice_from(bot_user.user_id, room, "Audiovisual")
+        in_thread = notice_from(matrix.bot_id, room, "Audiovisual")
         _, shown = await alice.wait_for(
             lambda r, s: in_thread(r, s) and "m.relates_to" in s["content"]
         )
         assert shown["content"]["m.relates_to"]["rel_type"] == "m.thread"
         assert shown["content"]["m.relates_to"]["event_id"] == root
-    await alice.close()
 
 
-async def test_circle_join_invites_to_the_circle_room(
-    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bot_user = synapse.register(f"samen{next(_counter)}")
-    admin, bob = fresh(synapse, "admin"), fresh(synapse, "bob")
-    async with running_bot(
-        synapse,
-        bot_user,
-        tmp_path / "s.db",
-        monkeypatch=monkeypatch,
-        admins=(f"matrix:{admin.user.user_id}",),
-    ):
-        circle_room = await admin.room_with(bot_user.user_id)
-        await admin.sync()
-        await asyncio.sleep(0.5)
-        await admin.say(circle_room, "!circle link gent")
-        await admin.wait_for(notice_from(bot_user.user_id, circle_room, "Gent"))
-        own = await bob.room_with(bot_user.user_id)
-        await bob.say(own, "!circle join gent")
-        await bob.wait_for(lambda room_id, source: room_id == circle_room)
+async def test_circle_join_invites_to_the_circle_room(matrix: MatrixWorld) -> None:
+    admin, bob = matrix.person("admin"), matrix.person("bob")
+    async with matrix.samen(admin=admin):
+        circle_room = await admin.room_with(matrix.bot_id)
+        await join_linked_circle(matrix, admin, circle_room, bob)
         assert circle_room in bob.client.rooms
-    await admin.close()
-    await bob.close()
 
 
-async def test_circle_leave_removes_the_member_from_the_circle_room(
-    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bot_user = synapse.register(f"samen{next(_counter)}")
-    admin, bob = fresh(synapse, "admin"), fresh(synapse, "bob")
-    async with running_bot(
-        synapse,
-        bot_user,
-        tmp_path / "s.db",
-        monkeypatch=monkeypatch,
-        admins=(f"matrix:{admin.user.user_id}",),
-    ):
-        circle_room = await admin.room_with(bot_user.user_id)
+async def test_circle_leave_removes_the_member_from_the_circle_room(matrix: MatrixWorld) -> None:
+    admin, bob = matrix.person("admin"), matrix.person("bob")
+    async with matrix.samen(admin=admin):
+        circle_room = await admin.room_with(matrix.bot_id)
         levels = await admin.client.room_get_state_event(circle_room, "m.room.power_levels")
         content = dict(levels.content)
-        content["users"] = {**content.get("users", {}), bot_user.user_id: 50}  # a moderator
+        content["users"] = {**content.get("users", {}), matrix.bot_id: 50}  # a moderator
         await admin.client.room_put_state(circle_room, "m.room.power_levels", content)
-        await admin.sync()
-        await asyncio.sleep(0.5)
-        await admin.say(circle_room, "!circle link gent")
-        await admin.wait_for(notice_from(bot_user.user_id, circle_room, "Gent"))
-        own = await bob.room_with(bot_user.user_id)
-        await bob.say(own, "!circle join gent")
-        await bob.wait_for(lambda room_id, source: room_id == circle_room)
+        own = await join_linked_circle(matrix, admin, circle_room, bob)
         await bob.say(own, "!circle leave gent")
-        await bob.wait_for(notice_from(bot_user.user_id, own, "Gent"))
+        await bob.wait_for(notice_from(matrix.bot_id, own, "Gent"))
 
         def bob_is_out(room_id: str, source: dict[str, object]) -> bool:
             content = source.get("content")
@@ -129,50 +191,33 @@ async def test_circle_leave_removes_the_member_from_the_circle_room(
             )
 
         _, kicked = await admin.wait_for(bob_is_out)
-        assert kicked["sender"] == bot_user.user_id
-    await admin.close()
-    await bob.close()
+        assert kicked["sender"] == matrix.bot_id
 
 
-async def test_need_answered_and_intro_accepted_in_direct_messages(
-    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bot_user = synapse.register(f"samen{next(_counter)}")
-    anna, carl = fresh(synapse, "anna"), fresh(synapse, "carl")
-    async with running_bot(synapse, bot_user, tmp_path / "s.db", monkeypatch=monkeypatch):
-        room_a = await anna.room_with(bot_user.user_id)
-        room_c = await carl.room_with(bot_user.user_id)
+async def test_need_answered_and_intro_accepted_in_direct_messages(matrix: MatrixWorld) -> None:
+    anna, carl = matrix.person("anna"), matrix.person("carl")
+    async with matrix.samen():
+        room_a = await anna.room_with(matrix.bot_id)
+        room_c = await carl.room_with(matrix.bot_id)
         await anna.say(room_a, "!profile set locale=en")
         await carl.say(room_c, "!profile set locale=en")
         await anna.say(room_a, "!need post A van for Saturday")
-        await anna.wait_for(notice_from(bot_user.user_id, room_a, "posted"))
-        await carl.wait_for(notice_from(bot_user.user_id, room_c, "Profile saved"))
+        await anna.wait_for(notice_from(matrix.bot_id, room_a, "posted"))
+        await carl.wait_for(notice_from(matrix.bot_id, room_c, "Profile saved"))
         await carl.say(room_c, "!board respond 1 I have one")
-        _, _ask = await anna.wait_for(notice_from(bot_user.user_id, None, "can help"))
+        _, _ask = await anna.wait_for(notice_from(matrix.bot_id, None, "can help"))
         await anna.say(room_a, "!board intro 1 accept")
-        _, to_anna = await anna.wait_for(notice_from(bot_user.user_id, None, "Introduction"))
-        _, to_carl = await carl.wait_for(notice_from(bot_user.user_id, None, "Introduction"))
+        _, to_anna = await anna.wait_for(notice_from(matrix.bot_id, None, "Introduction"))
+        _, to_carl = await carl.wait_for(notice_from(matrix.bot_id, None, "Introduction"))
         assert carl.user.user_id in to_anna["content"]["body"]
         assert anna.user.user_id in to_carl["content"]["body"]
-    await anna.close()
-    await carl.close()
 
 
-async def test_rsvp_by_reaction_and_a_reminder_by_direct_message(
-    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bot_user = synapse.register(f"samen{next(_counter)}")
-    anim, dora = fresh(synapse, "anim"), fresh(synapse, "dora")
+async def test_rsvp_by_reaction_and_a_reminder_by_direct_message(matrix: MatrixWorld) -> None:
+    anim, dora = matrix.person("anim"), matrix.person("dora")
     clock = FakeClock(datetime.now(UTC))
-    async with running_bot(
-        synapse,
-        bot_user,
-        tmp_path / "s.db",
-        monkeypatch=monkeypatch,
-        admins=(f"matrix:{anim.user.user_id}",),
-        clock=clock,
-    ) as (app, _):
-        room = await anim.room_with(bot_user.user_id, dora.user.user_id)
+    async with matrix.samen(admin=anim, clock=clock) as (app, _):
+        room = await anim.room_with(matrix.bot_id, dora.user.user_id)
         await dora.sync()
         await asyncio.sleep(0.5)
         start = (clock.now() + timedelta(days=3)).astimezone(app.settings.zone)
@@ -181,7 +226,7 @@ async def test_rsvp_by_reaction_and_a_reminder_by_direct_message(
             room,
             f'!meetup create Breakfast circle=brussels start="{start:%Y-%m-%d 08:30}" reminders=1h',
         )
-        _room_id, created = await dora.wait_for(notice_from(bot_user.user_id, room, "scheduled"))
+        _room_id, created = await dora.wait_for(notice_from(matrix.bot_id, room, "scheduled"))
         await dora.wait_for(
             lambda r, s: (
                 s.get("type") == "m.reaction"
@@ -189,45 +234,33 @@ async def test_rsvp_by_reaction_and_a_reminder_by_direct_message(
             )
         )
         await dora.react(room, created["event_id"], "✅")
-        await dora.wait_for(notice_from(bot_user.user_id, None, "Genoteerd"))
+        await dora.wait_for(notice_from(matrix.bot_id, None, "Genoteerd"))
         local = start.replace(hour=8, minute=30)
         clock.set(local.astimezone(UTC) - timedelta(minutes=59))
         assert await app.scheduler.reminders.send_due() == 1
         _, reminder = await dora.wait_for(
-            notice_from(bot_user.user_id, None, "Herinnering: Breakfast")
+            notice_from(matrix.bot_id, None, "Herinnering: Breakfast")
         )
         assert "❌" in reminder["content"]["body"]  # "not coming after all", as a reaction
-    await anim.close()
-    await dora.close()
 
 
-async def test_restarting_the_bot_loses_nothing_and_repeats_nothing(
-    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bot_user = synapse.register(f"samen{next(_counter)}")
-    eve = fresh(synapse, "eve")
-    database = tmp_path / "s.db"
-    async with running_bot(synapse, bot_user, database, monkeypatch=monkeypatch):
-        room = await eve.room_with(bot_user.user_id)
-        await eve.say(room, "!profile set locale=en")
-        await eve.wait_for(notice_from(bot_user.user_id, room, "Profile saved"))
+async def test_restarting_the_bot_loses_nothing_and_repeats_nothing(matrix: MatrixWorld) -> None:
+    eve = matrix.person("eve")
+    async with matrix.samen():
+        room = await matrix.english_room(eve)
     await eve.say(room, "!profile set region=namur")  # said while the bot is down
-    async with running_bot(synapse, bot_user, database, monkeypatch=monkeypatch):
-        await eve.wait_for(notice_from(bot_user.user_id, room, "Namur"))
+    async with matrix.samen():
+        await eve.wait_for(notice_from(matrix.bot_id, room, "Namur"))
         await asyncio.sleep(2)
         await eve.sync()
-    replies = [b for b in eve.bodies(room, bot_user.user_id) if b.startswith("Profile saved")]
+    replies = [b for b in eve.bodies(room, matrix.bot_id) if b.startswith("Profile saved")]
     assert len(replies) == 2, replies
-    await eve.close()
 
 
-async def test_a_burst_of_100_commands_from_5_members_gets_100_answers(
-    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bot_user = synapse.register(f"samen{next(_counter)}")
-    members = [fresh(synapse, f"burst{i}") for i in range(5)]
-    async with running_bot(synapse, bot_user, tmp_path / "s.db", monkeypatch=monkeypatch):
-        rooms = [await m.room_with(bot_user.user_id) for m in members]
+async def test_a_burst_of_100_commands_from_5_members_gets_100_answers(matrix: MatrixWorld) -> None:
+    members = [matrix.person(f"burst{i}") for i in range(5)]
+    async with matrix.samen():
+        rooms = [await m.room_with(matrix.bot_id) for m in members]
         await asyncio.sleep(1)
         await asyncio.gather(
             *(
@@ -236,7 +269,7 @@ async def test_a_burst_of_100_commands_from_5_members_gets_100_answers(
             )
         )
         for member, room in zip(members, rooms, strict=True):
-            await member.wait_for(notice_from(bot_user.user_id, room))
+            await member.wait_for(notice_from(matrix.bot_id, room))
         await asyncio.gather(
             *(
                 m.say(r, "!profile show")
@@ -245,47 +278,29 @@ async def test_a_burst_of_100_commands_from_5_members_gets_100_answers(
             )
         )
         for member, room in zip(members, rooms, strict=True):
-            deadline = asyncio.get_running_loop().time() + 60
-            while len(member.bodies(room, bot_user.user_id)) < 21:
-                assert asyncio.get_running_loop().time() < deadline, member.bodies(room)
-                await member.sync(wait_ms=500)
-    for member in members:
-        await member.close()
+            await wait_for_bodies(
+                member, room, matrix.bot_id, lambda bodies: len(bodies) >= 21, seconds=60
+            )
 
 
-async def test_the_bot_recovers_when_the_homeserver_restarts(
-    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bot_user = synapse.register(f"samen{next(_counter)}")
-    fay = fresh(synapse, "fay")
-    async with running_bot(synapse, bot_user, tmp_path / "s.db", monkeypatch=monkeypatch):
-        room = await fay.room_with(bot_user.user_id)
-        await fay.say(room, "!profile set locale=en")
-        await fay.wait_for(notice_from(bot_user.user_id, room, "Profile saved"))
-        synapse.stop()
+async def test_the_bot_recovers_when_the_homeserver_restarts(matrix: MatrixWorld) -> None:
+    fay = matrix.person("fay")
+    async with matrix.samen():
+        room = await matrix.english_room(fay)
+        matrix.synapse.stop()
         await asyncio.sleep(2)
-        synapse.start()
+        matrix.synapse.start()
         await fay.say(room, "!profile set region=gent")
-        await fay.wait_for(notice_from(bot_user.user_id, room, "Ghent"), timeout=60)
-    await fay.close()
+        await fay.wait_for(notice_from(matrix.bot_id, room, "Ghent"), timeout=60)
 
 
-async def test_files_are_uploaded_and_direct_rooms_are_marked(
-    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    bot_user = synapse.register(f"samen{next(_counter)}")
-    gil = fresh(synapse, "gil")
-    async with running_bot(
-        synapse,
-        bot_user,
-        tmp_path / "s.db",
-        monkeypatch=monkeypatch,
-        admins=(f"matrix:{gil.user.user_id}",),
-    ):
-        room = await gil.room_with(bot_user.user_id)
+async def test_files_are_uploaded_and_direct_rooms_are_marked(matrix: MatrixWorld) -> None:
+    gil = matrix.person("gil")
+    async with matrix.samen(admin=gil):
+        room = await gil.room_with(matrix.bot_id)
         await gil.say(room, "!profile set locale=en")
         await gil.say(room, '!meetup create Talk circle=brussels start="2030-01-07 18:00"')
-        await gil.wait_for(notice_from(bot_user.user_id, room, "scheduled"))
+        await gil.wait_for(notice_from(matrix.bot_id, room, "scheduled"))
         await gil.say(room, "!meetup ics 1")
         _, file_event = await gil.wait_for(
             lambda r, s: s.get("content", {}).get("msgtype") == "m.file"
@@ -293,35 +308,31 @@ async def test_files_are_uploaded_and_direct_rooms_are_marked(
         assert file_event["content"]["url"].startswith("mxc://")
         assert file_event["content"]["info"]["mimetype"] == "text/calendar"
         await gil.say(room, "!link")  # a code is private: it goes to a direct room
-        direct_room, _ = await gil.wait_for(notice_from(bot_user.user_id, None, "Your code"))
+        direct_room, _ = await gil.wait_for(notice_from(matrix.bot_id, None, "Your code"))
         assert direct_room != room
-        member = Member(synapse, bot_user)
+        member = Member(matrix.synapse, matrix.bot)
         answer = await member.client.send(
             "GET",
-            f"/_matrix/client/v3/user/{bot_user.user_id}/account_data/m.direct",
-            headers={"Authorization": f"Bearer {bot_user.access_token}"},
+            f"/_matrix/client/v3/user/{matrix.bot_id}/account_data/m.direct",
+            headers={"Authorization": f"Bearer {matrix.bot.access_token}"},
         )
         direct = await answer.json()
         assert direct == {gil.user.user_id: [direct_room]}
         await member.close()
-    await gil.close()
 
 
-async def test_password_login_keeps_one_device_across_restarts(
-    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_password_login_keeps_one_device_across_restarts(matrix: MatrixWorld) -> None:
     from adapters.matrix import MatrixAdapter
     from bot.app import App
 
-    bot_user = synapse.register(f"samen{next(_counter)}")
     settings = matrix_settings(
-        synapse,
-        bot_user,
-        tmp_path / "s.db",
+        matrix.synapse,
+        matrix.bot,
+        matrix.database,
         password_env="SAMEN_TEST_MATRIX_PASSWORD",
         access_token_env="UNSET_TOKEN_ENV",
     )
-    monkeypatch.setenv("SAMEN_TEST_MATRIX_PASSWORD", bot_user.password)
+    matrix.monkeypatch.setenv("SAMEN_TEST_MATRIX_PASSWORD", matrix.bot.password)
     devices = []
     for _ in range(2):
         app = App(settings)
@@ -332,18 +343,6 @@ async def test_password_login_keeps_one_device_across_restarts(
         await adapter.client.close()
         app.database.dispose()
     assert devices[0] == devices[1]
-
-
-@pytest.fixture(scope="module")
-def limited_synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
-    if synapse_python() is None:
-        if os.environ.get("SAMEN_REQUIRE_SYNAPSE"):
-            pytest.fail("SAMEN_REQUIRE_SYNAPSE is set but Synapse is not installed")
-        pytest.skip("Synapse is not installed")
-    server = Synapse(tmp_path_factory.mktemp("limited"), rate_limited=True)
-    server.start()
-    yield server
-    server.cleanup()
 
 
 @pytest.mark.slow
@@ -367,26 +366,24 @@ async def test_with_synapses_default_rate_limits_every_command_is_answered(
                 )
             )
         for member, room in zip(members, rooms, strict=True):
-            deadline = asyncio.get_running_loop().time() + 90
-            while (
-                sum(b.startswith("Profiel bewaard") for b in member.bodies(room, bot_user.user_id))
-                < 5
-            ):
-                assert asyncio.get_running_loop().time() < deadline, member.bodies(room)
-                await member.sync(wait_ms=1000)
+            await wait_for_bodies(
+                member,
+                room,
+                bot_user.user_id,
+                lambda bodies: sum(b.startswith("Profiel bewaard") for b in bodies) >= 5,
+                seconds=90,
+                wait_ms=1000,
+            )
         assert adapter.rate_limited > 0, "the test should have met the homeserver's limit"
     for member in members:
         await member.close()
 
 
-async def test_errors_are_reported_in_the_admin_room(
-    synapse: Synapse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_errors_are_reported_in_the_admin_room(matrix: MatrixWorld) -> None:
     import logging
 
-    bot_user = synapse.register(f"samen{next(_counter)}")
-    admin = fresh(synapse, "boss")
-    room = await admin.room_with(bot_user.user_id)
+    admin = matrix.person("boss")
+    room = await admin.room_with(matrix.bot_id)
     from tests import matrix_helpers
     from tests.conftest import make_settings as original
 
@@ -396,9 +393,8 @@ async def test_errors_are_reported_in_the_admin_room(
             update={"matrix": settings.matrix.model_copy(update={"admin_room": room})}
         )
 
-    monkeypatch.setattr(matrix_helpers, "make_settings", with_admin_room)
-    async with running_bot(synapse, bot_user, tmp_path / "s.db", monkeypatch=monkeypatch):
+    matrix.monkeypatch.setattr(matrix_helpers, "make_settings", with_admin_room)
+    async with matrix.samen():
         await asyncio.sleep(1)
         logging.getLogger("commands.test").error("the printer is on fire")
-        await admin.wait_for(notice_from(bot_user.user_id, room, "the printer is on fire"))
-    await admin.close()
+        await admin.wait_for(notice_from(matrix.bot_id, room, "the printer is on fire"))

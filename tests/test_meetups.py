@@ -14,14 +14,18 @@ from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.clock import FakeClock
 from scheduler import waitlist
-from tests.helpers import english, number_of, numbered, snapshot
+from tests.helpers import (
+    animator,
+    animator_on_monday,
+    english,
+    field,
+    new_meetup,
+    number_of,
+    numbered,
+    snapshot,
+)
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
-
-
-async def animator(bot: MemoryAdapter, user: str = "anim", circle: str = "brussels") -> None:
-    await english(bot, user, "admin")
-    await bot.say("admin", f"!circle animator add {circle} {user}")
 
 
 async def test_werkontbijt_waitlist_and_reminders(
@@ -30,8 +34,7 @@ async def test_werkontbijt_waitlist_and_reminders(
     """The acceptance scenario: every Monday 08:30 at the KOP, capacity 2; three say going,
     the third waits; one cancels, the waiting one is offered the place and accepts; reminders
     1 day and 1 hour before reach those going, not the one who said no."""
-    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))  # Monday 10:00 in Brussels
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     await english(bot, "an", "bo", "cas", "dee")
     created, number = await numbered(
         bot,
@@ -39,7 +42,7 @@ async def test_werkontbijt_waitlist_and_reminders(
         '!meetup create Werkontbijt circle=brussels start="maandag 8:30" '
         'every="elke maandag" venue=kop capacity=2 format=work-breakfast',
     )
-    dates = {f.name: f.value for f in created.fields}["Next dates"]
+    dates = field(created, "Next dates")
     assert "Monday, 11 January 2027 08:30" in dates
     assert "Monday, 18 January 2027 08:30" in dates
     assert "Work breakfast at De KOP, Brussel" in created.text
@@ -50,7 +53,7 @@ async def test_werkontbijt_waitlist_and_reminders(
     assert "number 1 on the waitlist" in third.text
     await bot.say("dee", f"!meetup rsvp {number} no")
     shown = await bot.say("dee", f"!meetup show {number}")
-    assert "2/2 going · 1 waiting" in {f.name: f.value for f in shown.fields}["Next dates"]
+    assert "2/2 going · 1 waiting" in field(shown, "Next dates")
 
     await bot.say("an", f"!meetup rsvp {number} no")
     offer = bot.inbox["cas"][-1]
@@ -85,8 +88,8 @@ async def test_an_offer_not_accepted_in_time_goes_to_the_next(
 ) -> None:
     await animator(bot)
     await english(bot, "e1", "e2", "e3")
-    number = await number_of(
-        bot, "anim", '!meetup create Afterwork circle=brussels start="2027-01-15 18:00" capacity=1'
+    number = await new_meetup(
+        bot, "anim", 'Afterwork circle=brussels start="2027-01-15 18:00" capacity=1'
     )
     await bot.say("e1", f"!meetup rsvp {number} going")
     await bot.say("e2", f"!meetup rsvp {number} going")
@@ -105,8 +108,7 @@ async def test_an_offer_not_accepted_in_time_goes_to_the_next(
 async def test_typed_dates_and_repetitions_in_three_languages(
     bot: MemoryAdapter, clock: FakeClock
 ) -> None:
-    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     cases = [
         (
             'start="lundi prochain 8h30" every="chaque lundi" count=3',
@@ -128,7 +130,7 @@ async def test_typed_dates_and_repetitions_in_three_languages(
     for options, expected in cases:
         reply = await bot.say("anim", f"!meetup create Test circle=brussels {options}")
         assert not reply.is_error, (options, reply.text)
-        dates = {f.name: f.value for f in reply.fields}["Next dates"]
+        dates = field(reply, "Next dates")
         for text in expected:
             assert text in dates, (options, dates)
         if "count=3" in options or "until=" in options:
@@ -136,8 +138,7 @@ async def test_typed_dates_and_repetitions_in_three_languages(
 
 
 async def test_bad_meetup_input_changes_nothing(bot: MemoryAdapter, clock: FakeClock) -> None:
-    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     await english(bot, "nobody")
     before = snapshot(bot.app)
     cases = {
@@ -183,14 +184,12 @@ async def test_members_of_an_open_circle_may_schedule(bot: MemoryAdapter) -> Non
 async def test_cancel_and_move_one_date_tell_those_who_answered(
     bot: MemoryAdapter, clock: FakeClock
 ) -> None:
-    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     await english(bot, "fan", "gus")
-    number = await number_of(
+    number = await new_meetup(
         bot,
         "anim",
-        '!meetup create Walk circle=brussels start="2027-01-09 10:00" '
-        'every="every saturday" format=forest-walk',
+        'Walk circle=brussels start="2027-01-09 10:00" every="every saturday" format=forest-walk',
     )
     await bot.say("fan", f"!meetup rsvp {number} going")
     await bot.say("gus", f"!meetup rsvp {number} no")
@@ -203,7 +202,7 @@ async def test_cancel_and_move_one_date_tell_those_who_answered(
     assert not moved.is_error, moved.text
     assert "moves to" in bot.inbox["fan"][-1].text
     shown = await bot.say("fan", f"!meetup show {number}")
-    dates = {f.name: f.value for f in shown.fields}["Next dates"]
+    dates = field(shown, "Next dates")
     assert "January 16" not in dates
     assert "Sunday, 24 January 2027 11:00 · moved" in dates
     assert "January 23" not in dates
@@ -216,16 +215,16 @@ async def test_the_calendar_export_expands_to_what_meetup_show_lists(
     """Weekly 08:30 across the change to summer time, with a cancelled and a moved date."""
     clock.set(datetime(2027, 3, 1, 9, 0, tzinfo=UTC))
     await animator(bot)
-    number = await number_of(
+    number = await new_meetup(
         bot,
         "anim",
-        '!meetup create Werkontbijt circle=brussels start="2027-03-15 08:30" '
+        'Werkontbijt circle=brussels start="2027-03-15 08:30" '
         'every="every monday" count=5 venue=kop',
     )
     await bot.say("anim", f"!meetup cancel {number} 2027-03-22")
     await bot.say("anim", f'!meetup move {number} 2027-04-05 "2027-04-06 09:00"')
     shown = await bot.say("anim", f"!meetup show {number}")
-    listed = {f.name: f.value for f in shown.fields}["Next dates"]
+    listed = field(shown, "Next dates")
     assert "Monday, 29 March 2027 08:30" in listed  # after the change to summer time
     exported = await bot.say("anim", f"!meetup ics {number}")
     calendar = icalendar.Calendar.from_ical(exported.attachments[0].content)
@@ -248,12 +247,9 @@ async def test_the_calendar_export_expands_to_what_meetup_show_lists(
 
 
 async def test_checkin_records_attendance(bot: MemoryAdapter, clock: FakeClock) -> None:
-    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     await english(bot, "hea", "ian")
-    number = await number_of(
-        bot, "anim", '!meetup create Breakfast circle=brussels start="2027-01-05 08:30"'
-    )
+    number = await new_meetup(bot, "anim", 'Breakfast circle=brussels start="2027-01-05 08:30"')
     early = await bot.say("hea", f"!meetup checkin {number}")
     assert early.is_error
     clock.set(datetime(2027, 1, 5, 7, 45, tzinfo=UTC))
@@ -273,12 +269,11 @@ async def test_a_members_own_reminders_win(
 
     from storage.meetups import Reminder
 
-    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     await english(bot, "jan")
     await bot.say("jan", f"!profile set reminders={offsets}")
-    number = await number_of(
-        bot, "anim", '!meetup create Talk circle=brussels start="2027-01-08 18:00" reminders=3h'
+    number = await new_meetup(
+        bot, "anim", 'Talk circle=brussels start="2027-01-08 18:00" reminders=3h'
     )
     await bot.say("jan", f"!meetup rsvp {number} going")
     with app.database.session() as session:
@@ -290,20 +285,18 @@ async def test_meetups_and_reminders_work_on_every_database(
     any_bot: MemoryAdapter, clock: FakeClock
 ) -> None:
     bot = any_bot
-    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     await english(bot, "k1", "k2", "k3")
-    number = await number_of(
+    number = await new_meetup(
         bot,
         "anim",
-        '!meetup create Breakfast circle=brussels start="2027-01-05 08:30" capacity=2 '
-        'every="every tuesday"',
+        'Breakfast circle=brussels start="2027-01-05 08:30" capacity=2 every="every tuesday"',
     )
     for user in ("k1", "k2", "k3"):
         await bot.say(user, f"!meetup rsvp {number} going")
     await bot.say("k1", f"!meetup rsvp {number} no 2027-01-12")
     shown = await bot.say("k1", f"!meetup show {number}")
-    dates = {f.name: f.value for f in shown.fields}["Next dates"]
+    dates = field(shown, "Next dates")
     assert "5 January 2027 08:30 · 2/2 going · 1 waiting" in dates
     assert "12 January 2027 08:30 · 1/2 going · 1 waiting" in dates
     reminders = bot.app.scheduler.reminders
@@ -316,14 +309,13 @@ async def test_meetups_and_reminders_work_on_every_database(
 
 
 async def test_circle_info_shows_the_next_meetups(bot: MemoryAdapter, clock: FakeClock) -> None:
-    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     await bot.say(
         "anim",
         '!meetup create Werkontbijt circle=brussels start="2027-01-11 08:30" every="every monday"',
     )
     info = await bot.say("anim", "!circle info brussels")
-    coming = {f.name: f.value for f in info.fields}["Next meetups"]
+    coming = field(info, "Next meetups")
     assert coming.count("Werkontbijt") == 3
     assert "Monday, 11 January 2027 08:30" in coming
 
@@ -331,13 +323,12 @@ async def test_circle_info_shows_the_next_meetups(bot: MemoryAdapter, clock: Fak
 async def test_many_reminders_due_together_become_one_message_in_the_circle_room(
     app: App, bot: MemoryAdapter, clock: FakeClock
 ) -> None:
-    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     await bot.say("anim", "!circle link brussels", place="room-bxl")
-    number = await number_of(
+    number = await new_meetup(
         bot,
         "anim",
-        '!meetup create Afterwork circle=brussels start="2027-01-08 18:00" reminders=2h',
+        'Afterwork circle=brussels start="2027-01-08 18:00" reminders=2h',
     )
     people = [f"p{i}" for i in range(6)]
     for user in people:
@@ -351,11 +342,10 @@ async def test_many_reminders_due_together_become_one_message_in_the_circle_room
 
 
 async def test_a_one_off_meetup_far_ahead_is_accepted(bot: MemoryAdapter, clock: FakeClock) -> None:
-    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     reply = await bot.say("anim", '!meetup create Fair circle=brussels start="2029-03-01 10:00"')
     assert not reply.is_error, reply.text
-    assert "1 March 2029 10:00" in {f.name: f.value for f in reply.fields}["Next dates"]
+    assert "1 March 2029 10:00" in field(reply, "Next dates")
 
 
 async def test_changing_ones_mind_brings_the_reminder_back_once(
@@ -365,11 +355,10 @@ async def test_changing_ones_mind_brings_the_reminder_back_once(
 
     from storage.meetups import Reminder
 
-    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     await english(bot, "zoe")
-    number = await number_of(
-        bot, "anim", '!meetup create Talk circle=brussels start="2027-01-08 18:00" reminders=2h'
+    number = await new_meetup(
+        bot, "anim", 'Talk circle=brussels start="2027-01-08 18:00" reminders=2h'
     )
     for answer in ("going", "no", "going", "maybe", "going"):
         reply = await bot.say("zoe", f"!meetup rsvp {number} {answer}")
@@ -385,13 +374,12 @@ async def test_changing_ones_mind_brings_the_reminder_back_once(
 async def test_attendees_of_a_series_say_which_date_and_how_to_see_another(
     bot: MemoryAdapter, clock: FakeClock
 ) -> None:
-    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))  # Monday 10:00 in Brussels
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     await english(bot, "jo")
-    number = await number_of(
+    number = await new_meetup(
         bot,
         "anim",
-        '!meetup create Werkontbijt circle=brussels start="maandag 8:30" every="elke maandag"',
+        'Werkontbijt circle=brussels start="maandag 8:30" every="elke maandag"',
     )
     await bot.say("jo", f"!meetup rsvp {number} going")
     listed = await bot.say("anim", f"!meetup attendees {number}")
@@ -402,17 +390,14 @@ async def test_attendees_of_a_series_say_which_date_and_how_to_see_another(
     assert "18 January 2027" in (other.title or "")
     assert "For another date" not in other.text
 
-    one_off = await number_of(
-        bot, "anim", '!meetup create Walk circle=brussels start="2027-01-09 10:00"'
-    )
+    one_off = await new_meetup(bot, "anim", 'Walk circle=brussels start="2027-01-09 10:00"')
     assert "For another date" not in (await bot.say("anim", f"!meetup attendees {one_off}")).text
 
 
 async def test_a_new_circle_meetup_is_announced_to_the_circle(
     bot: MemoryAdapter, clock: FakeClock
 ) -> None:
-    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
-    await animator(bot)
+    await animator_on_monday(bot, clock)
     await english(bot, "kim", "lou")
     for user in ("kim", "lou"):
         await bot.say(user, "!circle join brussels")
@@ -435,7 +420,7 @@ async def test_a_new_circle_meetup_is_announced_to_the_circle(
     room = bot.places["room-bxl"][-1]
     assert "Nieuwe bijeenkomst" in (room.title or "")  # the community's language
     assert [kind for kind, _, _ in bot.log] == ["reply", "place", "direct"]  # answer first
-    assert "1 room, 1 member" in {f.name: f.value for f in created.fields}["Told"]
+    assert "1 room, 1 member" in field(created, "Told")
 
     in_the_room = await bot.say(
         "anim", '!meetup create Lunch circle=brussels start="2027-01-08 12:00"', place="room-bxl"
@@ -468,13 +453,10 @@ async def test_partners_are_told_of_a_project_meeting(bot: MemoryAdapter, clock:
 async def test_a_meetup_without_a_format_is_named_in_the_members_language(
     bot: MemoryAdapter, clock: FakeClock
 ) -> None:
-    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
-    await animator(bot)
-    number = await number_of(
-        bot, "anim", '!meetup create Koffie circle=brussels start="2027-01-09 14:00"'
-    )
+    await animator_on_monday(bot, clock)
+    number = await new_meetup(bot, "anim", 'Koffie circle=brussels start="2027-01-09 14:00"')
     await bot.say("nora", "!profile set locale=nl")
     await bot.say("felix", "!profile set locale=fr")
     for user, label in (("nora", "bijeenkomst"), ("felix", "rencontre"), ("anim", "meetup")):
         shown = await bot.say(user, f"!meetup show {number}")
-        assert label in [field.value for field in shown.fields], (user, shown.fields)
+        assert label in [f.value for f in shown.fields], (user, shown.fields)

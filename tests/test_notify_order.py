@@ -4,26 +4,22 @@ once its transaction committed: a failed command pings nobody."""
 from __future__ import annotations
 
 import io
-from typing import Annotated
 
 from adapters.console import ConsoleAdapter
 from adapters.memory import MemoryAdapter
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_
-from bot.params import Text
 from bot.reply import Reply
-from bot.spec import CommandSet, Opt
+from bot.spec import CommandSet
+from tests.helpers import Words, extra_commands
 
 
 def _ping_commands() -> CommandSet:
-    extra = CommandSet()
-    extra.group("ping", help=N_("Find other members"))
+    extra = extra_commands("ping")
 
     @extra.command("ping ok", help=N_("Find other members"))
-    async def ping_ok(
-        ctx: Context, who: Annotated[str, Opt(Text(50), N_("Find other members"))]
-    ) -> Reply:
+    async def ping_ok(ctx: Context, who: Words) -> Reply:
         from storage.identity import account_for
 
         account = account_for(ctx.session, ctx.platform, who)
@@ -33,17 +29,13 @@ def _ping_commands() -> CommandSet:
         return Reply(text="answer")
 
     @extra.command("ping fail", help=N_("Find other members"))
-    async def ping_fail(
-        ctx: Context, who: Annotated[str, Opt(Text(50), N_("Find other members"))]
-    ) -> Reply:
+    async def ping_fail(ctx: Context, who: Words) -> Reply:
         ctx.notify_member(ctx.actor_id, Reply(text="must not arrive"))
         ctx.notify_place(ctx.platform, "hall", Reply(text="must not arrive"))
         raise UserError(N_("Say !help to see what I can do."))
 
     @extra.command("ping explode", help=N_("Find other members"))
-    async def ping_explode(
-        ctx: Context, who: Annotated[str, Opt(Text(50), N_("Find other members"))]
-    ) -> Reply:
+    async def ping_explode(ctx: Context, who: Words) -> Reply:
         ctx.notify_member(ctx.actor_id, Reply(text="must not arrive"))
         raise RuntimeError("boom")
 

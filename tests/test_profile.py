@@ -37,6 +37,13 @@ async def test_profile_set_show_and_find_in_each_language(
     assert "alice" in mine.text
 
 
+async def many_members(bot: MemoryAdapter, count: int, prefix: str, profile: str) -> None:
+    """``count`` members, named ``prefix`` and a number (m00, m01…), set ``profile``."""
+    width = len(str(count - 1))
+    for index in range(count):
+        await bot.say(f"{prefix}{index:0{width}d}", f"!profile set {profile}")
+
+
 async def test_help_lists_commands_in_the_members_language(bot: MemoryAdapter) -> None:
     reply = await bot.say("carla", "!help")
     assert "!profile set" in reply.plain()
@@ -90,33 +97,18 @@ async def test_visibility_hides_profiles_from_search_and_show(bot: MemoryAdapter
 
 
 async def test_circles_visibility_shows_to_members_of_a_shared_circle(bot: MemoryAdapter) -> None:
-    from datetime import UTC, datetime
-
-    from storage.circles import Circle, CircleMembership
-    from storage.identity import account_for
-
     await bot.say("kim", "!profile set sectors=it visibility=circles")
-    await bot.say("lars", "!help")
-    with bot.app.database.session() as session:
-        circle = Circle(key="test-it", name="IT", kind="sector", created_at=datetime.now(UTC))
-        session.add(circle)
-        session.flush()
-        for user in ("kim", "lars"):
-            account = account_for(session, "console", user)
-            assert account is not None
-            assert circle.id is not None
-            session.add(
-                CircleMembership(
-                    circle_id=circle.id, member_id=account.member_id, joined_at=datetime.now(UTC)
-                )
-            )
+    created = await bot.say("admin", "!circle create test-it sector IT")
+    assert not created.is_error, created.text
+    for user in ("kim", "lars"):
+        joined = await bot.say(user, "!circle join test-it")
+        assert not joined.is_error, joined.text
     assert "kim" in (await bot.say("lars", "!members find sector=it")).text
     assert "kim" not in (await bot.say("mona", "!members find sector=it")).text
 
 
 async def test_members_find_pages_through_many_results(bot: MemoryAdapter) -> None:
-    for index in range(23):
-        await bot.say(f"m{index:02d}", "!profile set region=namur")
+    await many_members(bot, 23, "m", "region=namur")
     first = await bot.say("x", "!members find region=Namen")
     assert first.title == "23 leden gevonden"
     assert "Pagina 1 van 3." in first.text
@@ -205,8 +197,7 @@ async def test_find_by_sector_and_region_after_two_accounts_are_linked(
 
 
 async def test_find_counts_up_to_two_hundred_then_says_more(bot: MemoryAdapter) -> None:
-    for index in range(201):
-        await bot.say(f"p{index:03d}", "!profile set sectors=events region=charleroi")
+    await many_members(bot, 201, "p", "sectors=events region=charleroi")
     many = await bot.say("q", "!members find sector=events region=Charleroi")
     assert many.title == "Meer dan 200 leden gevonden"
     assert "Pagina 1 van meer dan 20." in many.text
