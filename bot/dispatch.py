@@ -424,9 +424,7 @@ class Dispatcher:
         log.info("rate limit: member %s, %s, wait %.0f s", ctx.actor_id, spec.name, wait)
         seconds = max(1, math.ceil(wait))
         if seconds < 120:
-            raise UserError(
-                N_("Slow down a little: try again in {seconds} s."), seconds=seconds
-            )
+            raise UserError(N_("Slow down a little: try again in {seconds} s."), seconds=seconds)
         raise UserError(
             N_("You did that often lately: try again in {minutes} min."),
             minutes=math.ceil(seconds / 60),
