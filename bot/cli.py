@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import OperationalError
+
 from bot import __version__
 from bot.config import (
     DEFAULT_CONFIG_NAME,
@@ -225,7 +227,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(error, StartupError):
             print(f"samen: {error}", file=sys.stderr)
             return 2
+        if isinstance(error, OperationalError):
+            print(f"samen: {unreachable_database(error)}", file=sys.stderr)
+            return 2
         raise
+
+
+def unreachable_database(error: OperationalError) -> str:
+    """The database could not be reached at start-up: what the driver said, in one line."""
+    said = str(error.orig or error).strip().splitlines()
+    reason = said[0] if said else "no answer"
+    return (
+        f"cannot reach the database ({reason}). Is it running, and is [storage] url in "
+        "bot.toml right? Nothing was changed."
+    )
 
 
 if __name__ == "__main__":

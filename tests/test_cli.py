@@ -155,6 +155,16 @@ def test_db_upgrade_and_config_check(workdir: Path) -> None:
     assert "commands" in checked.stdout
 
 
+def test_an_unreachable_database_stops_start_up_with_one_clear_line(tmp_path: Path) -> None:
+    # a port nothing listens on: PostgreSQL "down"
+    (tmp_path / "bot.toml").write_text('[storage]\nurl = "postgresql://samen@127.0.0.1:9/samen"\n')
+    for args in (("db", "upgrade"), ("console",), ("run",)):
+        stopped = samen(*args, cwd=tmp_path, stdin="!help\n")
+        assert stopped.returncode == 2, (args, stopped.stderr)
+        assert "cannot reach the database" in stopped.stderr
+        assert "Traceback" not in stopped.stderr
+
+
 def test_a_bad_configuration_stops_start_up_with_file_and_key(workdir: Path) -> None:
     (workdir / "bad.toml").write_text('default_locale = "de"\n[storage]\nurll = "x"\n')
     result = samen("run", cwd=workdir, env={"SAMEN_CONFIG": str(workdir / "bad.toml")})
