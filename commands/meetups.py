@@ -676,6 +676,7 @@ def answer_rsvp(
     assert meetup.id is not None
     ensure_may_answer(ctx, meetup, member_id)
     key = occurrence.key if occurrence else SERIES
+    store.lock_places(ctx.session, meetup.id)  # no overbooking by concurrent answers
     rsvps = store.rsvps_of(ctx.session, meetup.id)
     current = next((r for r in rsvps if r.member_id == member_id and r.occurrence == key), None)
     before = current.status if current else None

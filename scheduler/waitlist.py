@@ -57,6 +57,7 @@ def offer_next(
 ) -> Rsvp | None:
     """Offer a free place to the first member waiting at this level (series or date)."""
     assert meetup.id is not None
+    store.lock_places(session, meetup.id)  # a promotion can't overbook either
     rsvps = store.rsvps_of(session, meetup.id)
     if meetup.capacity is not None and held(rsvps, key) >= meetup.capacity:
         return None

@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     update,
 )
+from sqlalchemy import update as sa_update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.identity import member_fk
@@ -199,6 +200,20 @@ def active_meetups(
     if circle_ids is not None:
         statement = statement.where(col(Meetup.circle_id).in_(circle_ids))
     return list(session.exec(statement.order_by(col(Meetup.first_start))))
+
+
+def lock_places(session: Session, meetup_id: int) -> None:
+    """Serialise capacity decisions on one meetup until the transaction ends.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE`` on the meetup row. SQLite: a no-op write takes the
+    database's write lock (writes are serialised), so the places counted afterwards are current.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(select(Meetup.id).where(Meetup.id == meetup_id).with_for_update()).first()
+    else:
+        session.execute(
+            sa_update(Meetup).where(col(Meetup.id) == meetup_id).values(id=Meetup.id)
+        )
 
 
 def rsvps_of(session: Session, meetup_id: int) -> list[Rsvp]:
