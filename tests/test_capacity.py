@@ -1,0 +1,75 @@
+"""Capacity under concurrency: many members answering a full meetup at the same moment never
+overbook it; those who did not get a place are put on the waitlist and told so."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from sqlmodel import select
+
+from adapters.memory import MemoryAdapter
+from bot.clock import FakeClock
+from bot.reply import Reply
+from storage.meetups import GOING, WAITING, Rsvp
+from tests.helpers import english, number_of
+
+PLACES = 50
+MEMBERS = 200
+THREADS = 32
+
+
+async def full_meetup(bot: MemoryAdapter, clock: FakeClock, places: int = PLACES) -> int:
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await english(bot, "anim", "admin")
+    await bot.say("admin", "!circle animator add brussels anim")
+    return await number_of(
+        bot,
+        "anim",
+        f'!meetup create Assembly circle=brussels start="2027-01-15 18:00" capacity={places}',
+    )
+
+
+def answer_all_at_once(bot: MemoryAdapter, users: list[str], line: str) -> dict[str, Reply]:
+    """Each member's answer through the whole core, in its own thread (and event loop), all
+    at the same time, as several connections (or instances) would."""
+
+    def one(user: str) -> Reply:
+        return asyncio.run(bot.say(user, line))
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        return dict(zip(users, pool.map(one, users), strict=True))
+
+
+async def test_concurrent_rsvps_at_capacity_never_overbook(
+    any_bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    bot = any_bot
+    number = await full_meetup(bot, clock)
+    users = [f"m{i:03}" for i in range(MEMBERS)]
+    await english(bot, *users)
+
+    replies = await asyncio.to_thread(
+        answer_all_at_once, bot, users, f"!meetup rsvp {number} going"
+    )
+
+    going = [u for u, r in replies.items() if r.text.startswith("Noted: going for Assembly")]
+    waiting = [u for u, r in replies.items() if "is full" in r.text and "waitlist" in r.text]
+    others = {u: r.text for u, r in replies.items() if u not in going and u not in waiting}
+    assert others == {}  # every member is told whether they have a place or wait
+    assert (len(going), len(waiting)) == (PLACES, MEMBERS - PLACES)
+    positions = sorted(int(replies[u].text.split("number ")[1].split(" ")[0]) for u in waiting)
+    assert positions == list(range(1, MEMBERS - PLACES + 1))  # each place in the queue once
+
+    with bot.app.database.session() as session:
+        rows = list(session.exec(select(Rsvp).where(Rsvp.meetup_id == number)))
+    assert sorted(r.member_id for r in rows) == sorted(set(r.member_id for r in rows))
+    assert sum(r.status == GOING for r in rows) == PLACES
+    assert sum(r.status == WAITING for r in rows) == MEMBERS - PLACES
+
+    shown = await bot.say("m000", f"!meetup show {number}")
+    assert (
+        f"{PLACES}/{PLACES} going · {MEMBERS - PLACES} waiting"
+        in "\n".join(f.value for f in shown.fields) + shown.text
+    )
