@@ -22,6 +22,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.i18n import N_, Translator
@@ -42,6 +45,8 @@ log = logging.getLogger(__name__)
 WAKE_JOB = "reminder-wake"
 MIN_DELAY = 0.05  # seconds
 PLAN_HORIZON = timedelta(days=8)
+REMINDER_KEY = ("meetup_id", "occurrence", "member_id", "offset_minutes")
+INSERT_CHUNK = 500
 BATCH = 500
 _OFFSET = re.compile(r"^(\d{1,4})\s*(m|min|h|u|d|j|w)$")
 _UNIT_MINUTES = {"m": 1, "min": 1, "h": 60, "u": 60, "d": 1440, "j": 1440, "w": 10080}
@@ -143,6 +148,9 @@ def plan(
     if only is not None:
         statement = statement.where(col(Reminder.member_id).in_(only))
     rows = {(r.occurrence, r.member_id, r.offset_minutes): r for r in session.exec(statement)}
+    # Another planner (a second instance, or a command re-planning) may change the same rows at
+    # the same time, and the sender claims them: each change applies only to a row still in the
+    # state it was read in, and a new row is added unless it is already there.
     for key, reminder in rows.items():
         if key in wanted and reminder.state in (store.PENDING, store.CANCELLED):
             due, starts = wanted[key]
@@ -151,30 +159,56 @@ def plan(
                 due,
                 starts,
             ):
-                reminder.state, reminder.due_at, reminder.starts_at = store.PENDING, due, starts
-                session.add(reminder)
+                session.execute(
+                    update(Reminder)
+                    .where(
+                        col(Reminder.id) == reminder.id,
+                        col(Reminder.state).in_((store.PENDING, store.CANCELLED)),
+                    )
+                    .values(state=store.PENDING, due_at=due, starts_at=starts)
+                )
         elif key not in wanted and reminder.state == store.PENDING:
-            reminder.state = store.CANCELLED
-            session.add(reminder)
-    added = 0
-    for key, (due, starts) in wanted.items():
-        if key in rows:
-            continue
-        session.add(
-            Reminder(
-                meetup_id=meetup.id,
-                occurrence=key[0],
-                member_id=key[1],
-                offset_minutes=key[2],
-                due_at=due,
-                starts_at=starts,
+            session.execute(
+                update(Reminder)
+                .where(col(Reminder.id) == reminder.id, col(Reminder.state) == store.PENDING)
+                .values(state=store.CANCELLED)
             )
-        )
-        added += 1
+    new = [
+        Reminder(
+            meetup_id=meetup.id,
+            occurrence=key[0],
+            member_id=key[1],
+            offset_minutes=key[2],
+            due_at=due,
+            starts_at=starts,
+        ).model_dump(exclude={"id"})
+        for key, (due, starts) in sorted(wanted.items())  # one order: no deadlock between two
+        if key not in rows
+    ]
+    added = insert_new(session, new)
     if only is not None:
         return added
     meetup.planned_until = now + horizon
     session.add(meetup)
+    return added
+
+
+def insert_new(session: Session, rows: list[dict[str, object]]) -> int:
+    """Add these reminders, skipping those already there (by their unique key); returns the
+    number added."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    added = 0
+    for start in range(0, len(rows), INSERT_CHUNK):
+        statement = (
+            insert(Reminder)
+            .values(rows[start : start + INSERT_CHUNK])
+            .on_conflict_do_nothing(index_elements=REMINDER_KEY)
+            .returning(col(Reminder.id))
+        )
+        added += len(session.execute(statement).all())
     return added
 
 

@@ -1,18 +1,26 @@
 """Capacity under concurrency: many members answering a full meetup at the same moment never
-overbook it; those who did not get a place are put on the waitlist and told so."""
+overbook it; those who did not get a place are put on the waitlist and told so. Two planners
+(two instances) planning the same meetups at once make each reminder once."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+import pytest
+from sqlalchemy import delete, update
 from sqlmodel import select
 
 from adapters.memory import MemoryAdapter
+from bot.app import App
 from bot.clock import FakeClock
 from bot.reply import Reply
-from storage.meetups import GOING, WAITING, Rsvp
+from scheduler.reminders import plan_batch
+from storage.identity import Member
+from storage.meetups import GOING, WAITING, Meetup, Reminder, Rsvp
+from tests.conftest import _empty_postgres, make_settings
 from tests.helpers import english, number_of
 
 PLACES = 50
@@ -73,3 +81,68 @@ async def test_concurrent_rsvps_at_capacity_never_overbook(
         f"{PLACES}/{PLACES} going · {MEMBERS - PLACES} waiting"
         in "\n".join(f.value for f in shown.fields) + shown.text
     )
+
+
+# -- two planners at once ------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+async def test_two_planners_at_once_plan_each_reminder_once(
+    postgres_migrated: str, clock: FakeClock
+) -> None:
+    """Two instances' planning jobs on the same meetups at the same moment: no clash on the
+    reminder key (no error), and each reminder exists once."""
+    _empty_postgres(postgres_migrated)
+    app = App(make_settings(postgres_migrated), clock=clock)
+    app.prepare_database()
+    try:
+        bot = MemoryAdapter(app)
+        clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+        await english(bot, "anim", "admin")
+        await bot.say("admin", "!circle animator add brussels anim")
+        meetups = [
+            await number_of(
+                bot,
+                "anim",
+                f'!meetup create Daily{i} circle=brussels start="2027-01-05 0{i}:30" '
+                'every="every day"',
+            )
+            for i in range(6)
+        ]
+        users = [f"p{i:02}" for i in range(40)]
+        await english(bot, *users)
+        with app.database.session() as session:
+            members = [m.id for m in session.exec(select(Member)) if m.display_name in users]
+            for meetup_id in meetups:
+                for member_id in members:
+                    assert member_id is not None
+                    session.add(
+                        Rsvp(
+                            meetup_id=meetup_id,
+                            member_id=member_id,
+                            status=GOING,
+                            updated_at=clock.now(),
+                        )
+                    )
+            session.execute(delete(Reminder))
+            session.execute(update(Meetup).values(planned_until=None))
+
+        start = threading.Barrier(2)
+
+        def planner() -> tuple[int, int]:
+            start.wait()
+            return plan_batch(app.services)
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = [f.result() for f in [pool.submit(planner), pool.submit(planner)]]
+
+        with app.database.session() as session:
+            rows = list(session.exec(select(Reminder)))
+        keys = [(r.meetup_id, r.occurrence, r.member_id, r.offset_minutes) for r in rows]
+        # 6 daily meetups, 8 days ahead, 40 members, 2 reminders each (some already past)
+        assert len(keys) > 6 * 7 * 40 * 2
+        assert len(keys) == len(set(keys))
+        assert sum(added for _, added in results) == len(keys)  # each counted by one planner
+        assert all(r.state == "pending" for r in rows)
+    finally:
+        app.database.dispose()
