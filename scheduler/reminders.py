@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import update
+from sqlalchemy import and_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -115,6 +115,9 @@ def plan(
     RSVPs within the horizon; returns the number of rows added. A row that no longer fits is
     cancelled, and comes back if it fits again; a sent one is never sent again."""
     assert meetup.id is not None
+    # The meetup's row first, then its reminders: the order of every writer (RSVPs, the
+    # planning job, edits), so two never wait for each other (PostgreSQL deadlock).
+    store.lock_places(session, meetup.id)
     wanted: dict[tuple[str, int, int], tuple[datetime, datetime]] = {}
     changes = store.changes_of(session, meetup.id)
     coming = occurrences(meetup, changes, now, now + horizon, include_cancelled=True)
@@ -214,21 +217,41 @@ def insert_new(session: Session, rows: list[dict[str, object]]) -> int:
 
 def plan_batch(services: Services, limit: int = 200) -> tuple[int, int]:
     """Extend the plan of the meetups whose horizon runs out soonest (within a day);
-    returns (meetups planned, reminders added)."""
+    returns (meetups planned, reminders added).
+
+    Each meetup is planned in its own short transaction holding its row (PostgreSQL:
+    ``FOR UPDATE SKIP LOCKED``): a second planner (another instance) takes other meetups, or
+    finds them planned already, and a meetup a command holds (an RSVP being answered) waits
+    for the next round instead of making the command wait for the whole batch."""
     now = services.clock.now()
     added = planned = 0
+    due = and_(
+        col(Meetup.status) == "active",
+        col(Meetup.planned_until).is_(None)
+        | (col(Meetup.planned_until) < now + PLAN_HORIZON - timedelta(days=1)),
+    )
     with services.database.session() as session:
-        statement = (
-            select(Meetup)
-            .where(
-                Meetup.status == "active",
-                (col(Meetup.planned_until).is_(None))
-                | (col(Meetup.planned_until) < now + PLAN_HORIZON - timedelta(days=1)),
+        candidates = list(
+            session.exec(
+                select(Meetup.id)
+                .where(due)
+                .order_by(
+                    col(Meetup.planned_until).is_not(None),
+                    col(Meetup.planned_until),
+                    col(Meetup.id),
+                )
+                .limit(limit)
             )
-            .order_by(col(Meetup.planned_until).is_not(None), col(Meetup.planned_until))
-            .limit(limit)
         )
-        for meetup in session.exec(statement):
+    for meetup_id in candidates:
+        with services.database.session() as session:
+            meetup = session.exec(
+                select(Meetup)
+                .where(col(Meetup.id) == meetup_id, due)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if meetup is None:  # planned meanwhile, or held by someone else: next round
+                continue
             added += plan(session, meetup, now, services.settings.default_reminders)
             planned += 1
     return planned, added
@@ -242,7 +265,7 @@ async def plan_due_meetups(services: Services, batch: int = 50) -> int:
     while True:
         planned, new = await asyncio.to_thread(plan_batch, services, batch)
         added += new
-        if planned < batch:
+        if planned < batch:  # all done (or the rest is another planner's this round)
             return added
 
 

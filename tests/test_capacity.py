@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -17,10 +18,10 @@ from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.clock import FakeClock
 from bot.reply import Reply
-from scheduler.reminders import plan_batch
+from scheduler.reminders import plan, plan_batch
 from storage.identity import Member
 from storage.meetups import GOING, WAITING, Meetup, Reminder, Rsvp
-from tests.conftest import _empty_postgres, make_settings
+from tests.conftest import make_settings
 from tests.helpers import english, number_of
 
 PLACES = 50
@@ -86,63 +87,100 @@ async def test_concurrent_rsvps_at_capacity_never_overbook(
 # -- two planners at once ------------------------------------------------------------------------
 
 
-@pytest.mark.postgres
+MEETUPS, PLANNED_MEMBERS = 6, 40
+
+
+@pytest.fixture
+async def unplanned(database_url: str, clock: FakeClock) -> AsyncIterator[tuple[App, list[int]]]:
+    """Six daily meetups, 40 members going to each, and no reminder planned yet."""
+    app = App(make_settings(database_url), clock=clock)
+    app.prepare_database()
+    bot = MemoryAdapter(app)
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    await english(bot, "anim", "admin")
+    await bot.say("admin", "!circle animator add brussels anim")
+    meetups = [
+        await number_of(
+            bot,
+            "anim",
+            f'!meetup create Daily{i} circle=brussels start="2027-01-05 0{i}:30" every="every day"',
+        )
+        for i in range(MEETUPS)
+    ]
+    users = [f"p{i:02}" for i in range(PLANNED_MEMBERS)]
+    await english(bot, *users)
+    with app.database.session() as session:
+        members = [m.id for m in session.exec(select(Member)) if m.display_name in users]
+        for meetup_id in meetups:
+            for member_id in members:
+                assert member_id is not None
+                session.add(
+                    Rsvp(
+                        meetup_id=meetup_id,
+                        member_id=member_id,
+                        status=GOING,
+                        updated_at=clock.now(),
+                    )
+                )
+        session.execute(delete(Reminder))
+        session.execute(update(Meetup).values(planned_until=None))
+    yield app, meetups
+    app.database.dispose()
+
+
+def at_once(*jobs: Callable[[], int]) -> list[int]:
+    start = threading.Barrier(len(jobs))
+
+    def run(job: Callable[[], int]) -> int:
+        start.wait()
+        return job()
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        return [f.result() for f in [pool.submit(run, job) for job in jobs]]
+
+
+def planned_once(app: App, added: list[int]) -> None:
+    """Every reminder is there once, pending, and was counted by the one who added it."""
+    with app.database.session() as session:
+        rows = list(session.exec(select(Reminder)))
+    keys = [(r.meetup_id, r.occurrence, r.member_id, r.offset_minutes) for r in rows]
+    # 6 daily meetups, 8 days ahead, 40 members, 2 reminders each (some already past)
+    assert len(keys) > MEETUPS * 7 * PLANNED_MEMBERS * 2
+    assert len(keys) == len(set(keys))
+    assert sum(added) == len(keys)
+    assert all(r.state == "pending" for r in rows)
+
+
 async def test_two_planners_at_once_plan_each_reminder_once(
-    postgres_migrated: str, clock: FakeClock
+    unplanned: tuple[App, list[int]],
 ) -> None:
     """Two instances' planning jobs on the same meetups at the same moment: no clash on the
     reminder key (no error), and each reminder exists once."""
-    _empty_postgres(postgres_migrated)
-    app = App(make_settings(postgres_migrated), clock=clock)
-    app.prepare_database()
-    try:
-        bot = MemoryAdapter(app)
-        clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
-        await english(bot, "anim", "admin")
-        await bot.say("admin", "!circle animator add brussels anim")
-        meetups = [
-            await number_of(
-                bot,
-                "anim",
-                f'!meetup create Daily{i} circle=brussels start="2027-01-05 0{i}:30" '
-                'every="every day"',
-            )
-            for i in range(6)
-        ]
-        users = [f"p{i:02}" for i in range(40)]
-        await english(bot, *users)
-        with app.database.session() as session:
-            members = [m.id for m in session.exec(select(Member)) if m.display_name in users]
-            for meetup_id in meetups:
-                for member_id in members:
-                    assert member_id is not None
-                    session.add(
-                        Rsvp(
-                            meetup_id=meetup_id,
-                            member_id=member_id,
-                            status=GOING,
-                            updated_at=clock.now(),
-                        )
-                    )
-            session.execute(delete(Reminder))
-            session.execute(update(Meetup).values(planned_until=None))
+    app, _ = unplanned
 
-        start = threading.Barrier(2)
+    def planner() -> int:
+        return plan_batch(app.services)[1]
 
-        def planner() -> tuple[int, int]:
-            start.wait()
-            return plan_batch(app.services)
+    planned_once(app, await asyncio.to_thread(at_once, planner, planner))
 
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            results = [f.result() for f in [pool.submit(planner), pool.submit(planner)]]
 
-        with app.database.session() as session:
-            rows = list(session.exec(select(Reminder)))
-        keys = [(r.meetup_id, r.occurrence, r.member_id, r.offset_minutes) for r in rows]
-        # 6 daily meetups, 8 days ahead, 40 members, 2 reminders each (some already past)
-        assert len(keys) > 6 * 7 * 40 * 2
-        assert len(keys) == len(set(keys))
-        assert sum(added for _, added in results) == len(keys)  # each counted by one planner
-        assert all(r.state == "pending" for r in rows)
-    finally:
-        app.database.dispose()
+async def test_the_planner_and_replanning_commands_at_once(
+    unplanned: tuple[App, list[int]], clock: FakeClock
+) -> None:
+    """The planning job while commands (an edit, a cancelled date) re-plan the same meetups,
+    each in its own transaction: both add the same reminders, neither fails."""
+    app, meetups = unplanned
+
+    def planner() -> int:
+        return plan_batch(app.services)[1]
+
+    def commands() -> int:
+        added = 0
+        for meetup_id in meetups:
+            with app.database.session() as session:
+                meetup = session.get(Meetup, meetup_id)
+                assert meetup is not None
+                added += plan(session, meetup, clock.now(), app.settings.default_reminders)
+        return added
+
+    planned_once(app, await asyncio.to_thread(at_once, planner, commands))
