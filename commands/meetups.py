@@ -974,6 +974,7 @@ async def checkin(
         found = recent[-1]
     if found.start > ctx.now() + timedelta(hours=2):
         raise UserError(N_("That date has not started yet."))
+    store.lock_places(ctx.session, meetup.id)  # as every answer: after an RSVP, not beside it
     answer = store.rsvp_for(ctx.session, meetup.id, who.id, found.key) or Rsvp(
         meetup_id=meetup.id,
         member_id=who.id,

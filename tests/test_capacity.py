@@ -8,7 +8,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, update
@@ -18,9 +18,11 @@ from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.clock import FakeClock
 from bot.reply import Reply
+from scheduler import waitlist
 from scheduler.reminders import plan, plan_batch
+from storage import meetups as store
 from storage.identity import Member
-from storage.meetups import GOING, WAITING, Meetup, Reminder, Rsvp
+from storage.meetups import GOING, OFFERED, SERIES, WAITING, Meetup, Reminder, Rsvp
 from tests.conftest import make_settings
 from tests.helpers import english, number_of
 
@@ -184,3 +186,53 @@ async def test_the_planner_and_replanning_commands_at_once(
         return added
 
     planned_once(app, await asyncio.to_thread(at_once, planner, commands))
+
+
+# -- an offer accepted while it lapses ----------------------------------------------------------
+
+
+async def test_an_offer_accepted_while_the_expiry_job_runs_stays_accepted(
+    any_bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    """The member accepts the offered place just as the job that lapses offers runs (another
+    instance, or the same one's worker thread): the accepted place stays theirs, and it is not
+    offered to the next one as well (that would overbook)."""
+    bot = any_bot
+    app = bot.app
+    number = await full_meetup(bot, clock, places=1)
+    await english(bot, "e1", "e2", "e3")
+    for user in ("e1", "e2", "e3"):
+        await bot.say(user, f"!meetup rsvp {number} going")
+    await bot.say("e1", f"!meetup rsvp {number} no")
+    assert "A place is free" in bot.inbox["e2"][-1].text
+    clock.advance(timedelta(hours=13))  # past the deadline, the job has not run yet
+    with app.database.session() as session:
+        e2 = next(m.id for m in session.exec(select(Member)) if m.display_name == "e2")
+        assert e2 is not None
+
+    # e2's acceptance, in the middle of its transaction (what answer_rsvp does)
+    accepting = app.database.open_session()
+    try:
+        store.lock_places(accepting, number)
+        offer = store.rsvp_for(accepting, number, e2, SERIES)
+        assert offer is not None and offer.status == OFFERED
+        offer.status, offer.offered_until = GOING, None
+        accepting.add(offer)
+        accepting.flush()
+        job = asyncio.create_task(
+            asyncio.to_thread(asyncio.run, waitlist.expire_offers(app.services))
+        )
+        await asyncio.sleep(0.5)  # the job has read the offer and waits for the lock
+        accepting.commit()
+    finally:
+        accepting.close()
+    assert await job == 0
+
+    with app.database.session() as session:
+        statuses = {
+            session.get(Member, r.member_id).display_name: r.status  # type: ignore[union-attr]
+            for r in session.exec(select(Rsvp).where(Rsvp.meetup_id == number))
+        }
+    assert statuses == {"e1": "no", "e2": GOING, "e3": WAITING}
+    assert "ran out" not in bot.inbox["e2"][-1].text
+    assert not any("A place is free" in r.text for r in bot.inbox["e3"])
