@@ -42,7 +42,7 @@ async def full_meetup(bot: MemoryAdapter, clock: FakeClock, places: int = PLACES
     )
 
 
-def answer_all_at_once(bot: MemoryAdapter, users: list[str], line: str) -> dict[str, Reply]:
+def answer_all_at_once(bot: MemoryAdapter, users: list[str], line: str) -> list[Reply]:
     """Each member's answer through the whole core, in its own thread (and event loop), all
     at the same time, as several connections (or instances) would."""
 
@@ -50,7 +50,7 @@ def answer_all_at_once(bot: MemoryAdapter, users: list[str], line: str) -> dict[
         return asyncio.run(bot.say(user, line))
 
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        return dict(zip(users, pool.map(one, users), strict=True))
+        return list(pool.map(one, users))
 
 
 async def test_concurrent_rsvps_at_capacity_never_overbook(
@@ -61,9 +61,10 @@ async def test_concurrent_rsvps_at_capacity_never_overbook(
     users = [f"m{i:03}" for i in range(MEMBERS)]
     await english(bot, *users)
 
-    replies = await asyncio.to_thread(
+    answers = await asyncio.to_thread(
         answer_all_at_once, bot, users, f"!meetup rsvp {number} going"
     )
+    replies = dict(zip(users, answers, strict=True))
 
     going = [u for u, r in replies.items() if r.text.startswith("Noted: going for Assembly")]
     waiting = [u for u, r in replies.items() if "is full" in r.text and "waitlist" in r.text]
@@ -236,3 +237,22 @@ async def test_an_offer_accepted_while_the_expiry_job_runs_stays_accepted(
     assert statuses == {"e1": "no", "e2": GOING, "e3": WAITING}
     assert "ran out" not in bot.inbox["e2"][-1].text
     assert not any("A place is free" in r.text for r in bot.inbox["e3"])
+
+
+async def test_one_member_answering_many_times_at_once_keeps_one_answer(
+    any_bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    """A button pressed again and again (or a command typed on two platforms) at once: every
+    press is answered, the member has one answer and one place."""
+    bot = any_bot
+    number = await full_meetup(bot, clock, places=1)
+    await english(bot, "tap", "other")
+    replies = await asyncio.to_thread(
+        answer_all_at_once, bot, ["tap"] * 20, f"!meetup rsvp {number} going"
+    )
+    assert all(r.text.startswith("Noted: going") for r in replies), {r.text for r in replies}
+    other = await bot.say("other", f"!meetup rsvp {number} going")
+    assert "number 1 on the waitlist" in other.text
+    with bot.app.database.session() as session:
+        rows = list(session.exec(select(Rsvp).where(Rsvp.meetup_id == number)))
+    assert sorted(r.status for r in rows) == [GOING, WAITING]
