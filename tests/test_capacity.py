@@ -256,3 +256,33 @@ async def test_one_member_answering_many_times_at_once_keeps_one_answer(
     with bot.app.database.session() as session:
         rows = list(session.exec(select(Rsvp).where(Rsvp.meetup_id == number)))
     assert sorted(r.status for r in rows) == [GOING, WAITING]
+
+
+async def test_an_answer_while_the_organiser_adds_places_counts_the_new_places(
+    any_bot: MemoryAdapter, clock: FakeClock
+) -> None:
+    """The organiser raises the capacity while a member answers: once the member's answer may
+    count the places, it counts them with the new capacity (not the one read before), so the
+    member gets the free place instead of waiting beside it."""
+    bot = any_bot
+    app = bot.app
+    number = await full_meetup(bot, clock, places=1)
+    await english(bot, "f1", "f2")
+    await bot.say("f1", f"!meetup rsvp {number} going")
+
+    editing = app.database.open_session()  # the organiser's edit, in the middle of it
+    try:
+        store.lock_places(editing, number)
+        meetup = editing.get(Meetup, number)
+        assert meetup is not None
+        meetup.capacity = 2
+        editing.add(meetup)
+        editing.flush()
+        answer = asyncio.create_task(
+            asyncio.to_thread(asyncio.run, bot.say("f2", f"!meetup rsvp {number} going"))
+        )
+        await asyncio.sleep(0.5)  # the answer has read the meetup and waits for its places
+        editing.commit()
+    finally:
+        editing.close()
+    assert (await answer).text.startswith("Noted: going")
