@@ -46,7 +46,6 @@ WAKE_JOB = "reminder-wake"
 MIN_DELAY = 0.05  # seconds
 PLAN_HORIZON = timedelta(days=8)
 REMINDER_KEY = ("meetup_id", "occurrence", "member_id", "offset_minutes")
-INSERT_CHUNK = 500
 BATCH = 500
 _OFFSET = re.compile(r"^(\d{1,4})\s*(m|min|h|u|d|j|w)$")
 _UNIT_MINUTES = {"m": 1, "min": 1, "h": 60, "u": 60, "d": 1440, "j": 1440, "w": 10080}
@@ -110,6 +109,7 @@ def plan(
     default_offsets: str,
     horizon: timedelta = PLAN_HORIZON,
     only: set[int] | None = None,
+    locked: bool = False,
 ) -> int:
     """Make the reminders of a meetup (or of ``only`` these members) match its occurrences and
     RSVPs within the horizon; returns the number of rows added. A row that no longer fits is
@@ -117,7 +117,8 @@ def plan(
     assert meetup.id is not None
     # The meetup's row first, then its reminders: the order of every writer (RSVPs, the
     # planning job, edits), so two never wait for each other (PostgreSQL deadlock).
-    store.lock_places(session, meetup.id)
+    if not locked:
+        store.lock_places(session, meetup.id)
     wanted: dict[tuple[str, int, int], tuple[datetime, datetime]] = {}
     changes = store.changes_of(session, meetup.id)
     coming = occurrences(meetup, changes, now, now + horizon, include_cancelled=True)
@@ -203,16 +204,12 @@ def insert_new(session: Session, rows: list[dict[str, object]]) -> int:
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    added = 0
-    for start in range(0, len(rows), INSERT_CHUNK):
-        statement = (
-            insert(Reminder)
-            .values(rows[start : start + INSERT_CHUNK])
-            .on_conflict_do_nothing(index_elements=REMINDER_KEY)
-            .returning(col(Reminder.id))
-        )
-        added += len(session.execute(statement).all())
-    return added
+    statement = (
+        insert(Reminder)
+        .on_conflict_do_nothing(index_elements=REMINDER_KEY)
+        .returning(col(Reminder.id))
+    )
+    return len(session.execute(statement, rows).all())  # executemany, in batches (cached)
 
 
 def plan_batch(services: Services, limit: int = 200) -> tuple[int, int]:
@@ -252,7 +249,9 @@ def plan_batch(services: Services, limit: int = 200) -> tuple[int, int]:
             ).first()
             if meetup is None:  # planned meanwhile, or held by someone else: next round
                 continue
-            added += plan(session, meetup, now, services.settings.default_reminders)
+            # PostgreSQL: the row is ours already; SQLite: plan takes the write lock first
+            locked = session.get_bind().dialect.name == "postgresql"
+            added += plan(session, meetup, now, services.settings.default_reminders, locked=locked)
             planned += 1
     return planned, added
 
