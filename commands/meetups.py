@@ -680,6 +680,7 @@ def answer_rsvp(
     assert meetup.id is not None
     ensure_may_answer(ctx, meetup, member_id)
     key = occurrence.key if occurrence else SERIES
+    store.lock_places(ctx.session, meetup.id)  # no overbooking by concurrent answers
     rsvps = store.rsvps_of(ctx.session, meetup.id)
     current = next((r for r in rsvps if r.member_id == member_id and r.occurrence == key), None)
     before = current.status if current else None
@@ -977,6 +978,7 @@ async def checkin(
         found = recent[-1]
     if found.start > ctx.now() + timedelta(hours=2):
         raise UserError(N_("That date has not started yet."))
+    store.lock_places(ctx.session, meetup.id)  # as every answer: after an RSVP, not beside it
     answer = store.rsvp_for(ctx.session, meetup.id, who.id, found.key) or Rsvp(
         meetup_id=meetup.id,
         member_id=who.id,

@@ -22,6 +22,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import and_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.i18n import N_, Translator
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 WAKE_JOB = "reminder-wake"
 MIN_DELAY = 0.05  # seconds
 PLAN_HORIZON = timedelta(days=8)
+REMINDER_KEY = ("meetup_id", "occurrence", "member_id", "offset_minutes")
 BATCH = 500
 _OFFSET = re.compile(r"^(\d{1,4})\s*(m|min|h|u|d|j|w)$")
 _UNIT_MINUTES = {"m": 1, "min": 1, "h": 60, "u": 60, "d": 1440, "j": 1440, "w": 10080}
@@ -105,11 +109,16 @@ def plan(
     default_offsets: str,
     horizon: timedelta = PLAN_HORIZON,
     only: set[int] | None = None,
+    locked: bool = False,
 ) -> int:
     """Make the reminders of a meetup (or of ``only`` these members) match its occurrences and
     RSVPs within the horizon; returns the number of rows added. A row that no longer fits is
     cancelled, and comes back if it fits again; a sent one is never sent again."""
     assert meetup.id is not None
+    # The meetup's row first, then its reminders: the order of every writer (RSVPs, the
+    # planning job, edits), so two never wait for each other (PostgreSQL deadlock).
+    if not locked:
+        store.lock_places(session, meetup.id)
     wanted: dict[tuple[str, int, int], tuple[datetime, datetime]] = {}
     changes = store.changes_of(session, meetup.id)
     coming = occurrences(meetup, changes, now, now + horizon, include_cancelled=True)
@@ -143,6 +152,9 @@ def plan(
     if only is not None:
         statement = statement.where(col(Reminder.member_id).in_(only))
     rows = {(r.occurrence, r.member_id, r.offset_minutes): r for r in session.exec(statement)}
+    # Another planner (a second instance, or a command re-planning) may change the same rows at
+    # the same time, and the sender claims them: each change applies only to a row still in the
+    # state it was read in, and a new row is added unless it is already there.
     for key, reminder in rows.items():
         if key in wanted and reminder.state in (store.PENDING, store.CANCELLED):
             due, starts = wanted[key]
@@ -151,26 +163,33 @@ def plan(
                 due,
                 starts,
             ):
-                reminder.state, reminder.due_at, reminder.starts_at = store.PENDING, due, starts
-                session.add(reminder)
+                session.execute(
+                    update(Reminder)
+                    .where(
+                        col(Reminder.id) == reminder.id,
+                        col(Reminder.state).in_((store.PENDING, store.CANCELLED)),
+                    )
+                    .values(state=store.PENDING, due_at=due, starts_at=starts)
+                )
         elif key not in wanted and reminder.state == store.PENDING:
-            reminder.state = store.CANCELLED
-            session.add(reminder)
-    added = 0
-    for key, (due, starts) in wanted.items():
-        if key in rows:
-            continue
-        session.add(
-            Reminder(
-                meetup_id=meetup.id,
-                occurrence=key[0],
-                member_id=key[1],
-                offset_minutes=key[2],
-                due_at=due,
-                starts_at=starts,
+            session.execute(
+                update(Reminder)
+                .where(col(Reminder.id) == reminder.id, col(Reminder.state) == store.PENDING)
+                .values(state=store.CANCELLED)
             )
-        )
-        added += 1
+    new = [
+        Reminder(
+            meetup_id=meetup.id,
+            occurrence=key[0],
+            member_id=key[1],
+            offset_minutes=key[2],
+            due_at=due,
+            starts_at=starts,
+        ).model_dump(exclude={"id"})
+        for key, (due, starts) in sorted(wanted.items())  # one order: no deadlock between two
+        if key not in rows
+    ]
+    added = insert_new(session, new)
     if only is not None:
         return added
     meetup.planned_until = now + horizon
@@ -178,24 +197,61 @@ def plan(
     return added
 
 
+def insert_new(session: Session, rows: list[dict[str, object]]) -> int:
+    """Add these reminders, skipping those already there (by their unique key); returns the
+    number added."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(Reminder)
+        .on_conflict_do_nothing(index_elements=REMINDER_KEY)
+        .returning(col(Reminder.id))
+    )
+    return len(session.execute(statement, rows).all())  # executemany, in batches (cached)
+
+
 def plan_batch(services: Services, limit: int = 200) -> tuple[int, int]:
     """Extend the plan of the meetups whose horizon runs out soonest (within a day);
-    returns (meetups planned, reminders added)."""
+    returns (meetups planned, reminders added).
+
+    Each meetup is planned in its own short transaction holding its row (PostgreSQL:
+    ``FOR UPDATE SKIP LOCKED``): a second planner (another instance) takes other meetups, or
+    finds them planned already, and a meetup a command holds (an RSVP being answered) waits
+    for the next round instead of making the command wait for the whole batch."""
     now = services.clock.now()
     added = planned = 0
+    due = and_(
+        col(Meetup.status) == "active",
+        col(Meetup.planned_until).is_(None)
+        | (col(Meetup.planned_until) < now + PLAN_HORIZON - timedelta(days=1)),
+    )
     with services.database.session() as session:
-        statement = (
-            select(Meetup)
-            .where(
-                Meetup.status == "active",
-                (col(Meetup.planned_until).is_(None))
-                | (col(Meetup.planned_until) < now + PLAN_HORIZON - timedelta(days=1)),
+        candidates = list(
+            session.exec(
+                select(Meetup.id)
+                .where(due)
+                .order_by(
+                    col(Meetup.planned_until).is_not(None),
+                    col(Meetup.planned_until),
+                    col(Meetup.id),
+                )
+                .limit(limit)
             )
-            .order_by(col(Meetup.planned_until).is_not(None), col(Meetup.planned_until))
-            .limit(limit)
         )
-        for meetup in session.exec(statement):
-            added += plan(session, meetup, now, services.settings.default_reminders)
+    for meetup_id in candidates:
+        with services.database.session() as session:
+            meetup = session.exec(
+                select(Meetup)
+                .where(col(Meetup.id) == meetup_id, due)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if meetup is None:  # planned meanwhile, or held by someone else: next round
+                continue
+            # PostgreSQL: the row is ours already; SQLite: plan takes the write lock first
+            locked = session.get_bind().dialect.name == "postgresql"
+            added += plan(session, meetup, now, services.settings.default_reminders, locked=locked)
             planned += 1
     return planned, added
 
@@ -208,7 +264,7 @@ async def plan_due_meetups(services: Services, batch: int = 50) -> int:
     while True:
         planned, new = await asyncio.to_thread(plan_batch, services, batch)
         added += new
-        if planned < batch:
+        if planned < batch:  # all done (or the rest is another planner's this round)
             return added
 
 

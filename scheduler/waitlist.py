@@ -57,6 +57,7 @@ def offer_next(
 ) -> Rsvp | None:
     """Offer a free place to the first member waiting at this level (series or date)."""
     assert meetup.id is not None
+    store.lock_places(session, meetup.id)  # a promotion can't overbook either
     rsvps = store.rsvps_of(session, meetup.id)
     if meetup.capacity is not None and held(rsvps, key) >= meetup.capacity:
         return None
@@ -102,6 +103,13 @@ async def expire_offers(services: Services) -> int:
     lapsed = 0
     with services.database.session() as session:
         for offer in store.expired_offers(session, now):
+            # the member may be accepting (or declining) right now: decide on the row as it is
+            # once the meetup's places are ours, or an accepted place would lapse and go to the
+            # next one too
+            store.lock_places(session, offer.meetup_id)
+            session.refresh(offer)
+            if offer.status != OFFERED or offer.offered_until is None or offer.offered_until > now:
+                continue
             meetup = session.get(Meetup, offer.meetup_id)
             if meetup is None:
                 continue

@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     update,
 )
+from sqlalchemy import update as sa_update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.identity import member_fk
@@ -199,6 +200,24 @@ def active_meetups(
     if circle_ids is not None:
         statement = statement.where(col(Meetup.circle_id).in_(circle_ids))
     return list(session.exec(statement.order_by(col(Meetup.first_start))))
+
+
+def lock_places(session: Session, meetup_id: int) -> Meetup | None:
+    """Serialise capacity decisions on one meetup until the transaction ends; returns the
+    meetup as it is now (the session's copy is re-read: a capacity an organiser changed while
+    we waited for the lock counts).
+
+    PostgreSQL: ``SELECT ... FOR UPDATE`` on the meetup row. SQLite: a no-op write takes the
+    database's write lock (writes are serialised), so the places counted afterwards are current.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(sa_update(Meetup).where(col(Meetup.id) == meetup_id).values(id=Meetup.id))
+    return session.exec(
+        select(Meetup)
+        .where(Meetup.id == meetup_id)
+        .with_for_update()  # SQLite: no FOR UPDATE (the write above holds the lock)
+        .execution_options(populate_existing=True)
+    ).first()
 
 
 def rsvps_of(session: Session, meetup_id: int) -> list[Rsvp]:
