@@ -16,7 +16,7 @@ from sqlmodel import Session, col, or_, select
 
 from bot.text import fold
 from storage import board as posts
-from storage.board import NEED, OFFER, Post, PostTag
+from storage.board import NEED, OFFER, Post
 from storage.circles import visible_to
 from storage.identity import Member
 from storage.profiles import MemberSector, MemberSkill
@@ -56,15 +56,6 @@ def key_words(text: str, limit: int = 8) -> list[str]:
     return list(dict.fromkeys(found))[:limit]
 
 
-def _tags(session: Session, post_ids: list[int]) -> dict[int, set[str]]:
-    found: dict[int, set[str]] = {pid: set() for pid in post_ids}
-    if post_ids:
-        rows = session.exec(select(PostTag).where(col(PostTag.post_id).in_(post_ids)))
-        for row in rows:
-            found[row.post_id].add(fold(row.tag))
-    return found
-
-
 def matching_posts(
     session: Session, post: Post, tags: list[str], limit: int = 5
 ) -> list[Candidate]:
@@ -83,7 +74,6 @@ def matching_posts(
     ids = {sid for source, sid in text_rank if source == POST} | set(nearby)
     # score on a few columns; _suggestions loads the few posts it shows
     found = posts.open_match_facts(session, ids)
-    tag_sets = _tags(session, [other.id for other in found])
     mine = {fold(tag) for tag in tags}
     scored: list[Candidate] = []
     for other in found:
@@ -96,7 +86,7 @@ def matching_posts(
             score += REGION_POINTS
         elif post.remote or other.remote:
             score += REMOTE_POINTS
-        score += TAG_POINTS * len(mine & tag_sets.get(other.id, set()))
+        score += TAG_POINTS * len(mine & other.tags)
         rank = text_rank.get((POST, other.id))
         if rank is not None:
             score += TEXT_POINTS + (1 if rank < 5 else 0)
