@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import Integer, Select, Subquery, bindparam, case, func, literal, union_all
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, or_
 
 from bot.text import fold
 from storage import board as posts
 from storage.board import NEED, OFFER, Post
 from storage.circles import visible_to
-from storage.identity import Member
+from storage.identity import Member, members_by_ids
 from storage.profiles import MemberSector, MemberSkill
 from storage.search import POST, SLOT, search, words
 
@@ -125,11 +125,8 @@ def matching_members(
     for index, term in enumerate(terms):
         params[f"lo{index}"], params[f"hi{index}"] = term, term + "\uffff"
     best = [(member_id, int(points)) for member_id, points in session.execute(statement, params)]
-    loaded = {m.id: m for m in session.exec(_MEMBERS, params={"ids": [row[0] for row in best]})}
+    loaded = members_by_ids(session, [row[0] for row in best])
     return [(loaded[member_id], points) for member_id, points in best if member_id in loaded]
-
-
-_MEMBERS = select(Member).where(col(Member.id).in_(bindparam("ids", expanding=True)))
 
 
 @functools.lru_cache(maxsize=64)

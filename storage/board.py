@@ -16,12 +16,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     delete,
     func,
     insert,
     update,
 )
 from sqlalchemy import select as sa_select
+from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage import listing
@@ -250,22 +252,30 @@ def _matches(post: Post, filters: dict[str, str | None]) -> bool:
     )
 
 
+# Statements of the posting path, built once: their values are bound parameters, so that
+# neither building them nor their cache key costs anything per post.
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_POSTS_BY_IDS = select(Post).where(col(Post.id).in_(_IDS))
+_RECENT_OPEN = (
+    select(Post.id)
+    .where(Post.status == OPEN, Post.kind == bindparam("kind"), Post.sector == bindparam("sector"))
+    .order_by(col(Post.created_at).desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
 def posts_by_ids(session: Session, ids: Iterable[int]) -> dict[int, Post]:
     wanted = list(ids)
     if not wanted:
         return {}
-    return {p.id: p for p in session.exec(select(Post).where(col(Post.id).in_(wanted))) if p.id}
+    found = session.exec(_POSTS_BY_IDS, params={"ids": wanted})
+    return {p.id: p for p in found if p.id}
 
 
 def recent_open_ids(session: Session, kind: str, sector: str, limit: int) -> list[int]:
     """The newest open posts of ``kind`` in ``sector``: their numbers only."""
-    statement = (
-        select(Post.id)
-        .where(Post.status == OPEN, Post.kind == kind, Post.sector == sector)
-        .order_by(col(Post.created_at).desc())
-        .limit(limit)
-    )
-    return [post_id for post_id in session.exec(statement) if post_id is not None]
+    params = {"kind": kind, "sector": sector, "limit": limit}
+    return [post_id for post_id in session.exec(_RECENT_OPEN, params=params) if post_id is not None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,23 +290,27 @@ class MatchFacts:
     tags: frozenset[str]  # folded
 
 
+_OPEN_MATCH_FACTS = (
+    sa_select(
+        *(col(c) for c in (Post.id, Post.author_id, Post.sector, Post.region, Post.remote)),
+        col(PostTag.tag),
+    )
+    .outerjoin(PostTag, col(PostTag.post_id) == col(Post.id))
+    .where(col(Post.id).in_(_IDS), col(Post.status) == OPEN)
+)
+
+
 def open_match_facts(session: Session, ids: Iterable[int]) -> list[MatchFacts]:
     """The open ones among ``ids``, with their folded tags: one query (a row per tag), read
     as plain rows rather than ORM objects, as matching reads up to 60 posts per new post."""
     wanted = list(ids)
     if not wanted:
         return []
-    statement = (
-        sa_select(
-            *(col(c) for c in (Post.id, Post.author_id, Post.sector, Post.region, Post.remote)),
-            col(PostTag.tag),
-        )
-        .outerjoin(PostTag, col(PostTag.post_id) == col(Post.id))
-        .where(col(Post.id).in_(wanted), col(Post.status) == OPEN)
-    )
     columns: dict[int, tuple[int, str | None, str | None, bool]] = {}
     tags: dict[int, set[str]] = {}
-    for post_id, author_id, sector, region, remote, name in session.execute(statement):
+    for post_id, author_id, sector, region, remote, name in session.execute(
+        _OPEN_MATCH_FACTS, {"ids": wanted}
+    ):
         if post_id not in columns:
             columns[post_id] = (author_id, sector, region, bool(remote))
             tags[post_id] = set()
@@ -364,12 +378,15 @@ def subscriptions_of(session: Session, member_id: int) -> list[Subscription]:
 def subscriptions_matching(
     session: Session, kind: str, sector: str | None, region: str | None
 ) -> list[Subscription]:
-    statement = select(Subscription).where(
-        (col(Subscription.kind).is_(None)) | (col(Subscription.kind) == kind),
-        (col(Subscription.sector).is_(None)) | (col(Subscription.sector) == sector),
-        (col(Subscription.region).is_(None)) | (col(Subscription.region) == region),
-    )
-    return list(session.exec(statement))
+    params = {"kind": kind, "sector": sector, "region": region}
+    return list(session.exec(_SUBSCRIPTIONS_MATCHING, params=params))
+
+
+_SUBSCRIPTIONS_MATCHING = select(Subscription).where(
+    (col(Subscription.kind).is_(None)) | (col(Subscription.kind) == bindparam("kind")),
+    (col(Subscription.sector).is_(None)) | (col(Subscription.sector) == bindparam("sector")),
+    (col(Subscription.region).is_(None)) | (col(Subscription.region) == bindparam("region")),
+)
 
 
 def queue_digest(session: Session, member_id: int, post_id: int, now: datetime) -> None:

@@ -132,13 +132,16 @@ def accounts_of(session: Session, member_id: int) -> list[Account]:
     return list(session.exec(statement))
 
 
+_MEMBERS_BY_IDS = select(Member).where(col(Member.id).in_(bindparam("ids", expanding=True)))
+
+
 def members_by_ids(session: Session, member_ids: Iterable[int]) -> dict[int, Member]:
     """Several members in one query (they stay in the session, so ``session.get`` finds them
     without another query)."""
     wanted = list(dict.fromkeys(member_ids))
     if not wanted:
         return {}
-    found = session.exec(select(Member).where(col(Member.id).in_(wanted)))
+    found = session.exec(_MEMBERS_BY_IDS, params={"ids": wanted})
     return {member.id: member for member in found if member.id is not None}
 
 
