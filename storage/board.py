@@ -172,22 +172,29 @@ def publish(session: Session, post: Post, tags: Iterable[str]) -> None:
     assert post.id is not None
     assert post.status == OPEN
     unique = list(dict.fromkeys(tags))
+    # plain Core inserts on the session's connection (the post itself was flushed): the ORM's
+    # bulk-insert path costs more than the statements do
+    connection = session.connection()
     if unique:
-        session.execute(insert(PostTag), [{"post_id": post.id, "tag": tag} for tag in unique])
+        connection.execute(_INSERT_TAGS, [{"post_id": post.id, "tag": tag} for tag in unique])
     rows = listing.listing_rows(post.id, post.created_at, listing_values(post))
-    session.execute(insert(listing.PostListing), rows)
+    connection.execute(_INSERT_LISTING, rows)
     body = fold(" ".join([post.title, post.description, *sorted(unique)]))
-    session.execute(
-        insert(SearchDocument).values(
-            source=POST,
-            source_id=post.id,
-            kind=post.kind,
-            sector=post.sector,
-            region=post.region,
-            body=body,
-            created_at=post.created_at,
-        )
-    )
+    document = {
+        "source": POST,
+        "source_id": post.id,
+        "kind": post.kind,
+        "sector": post.sector,
+        "region": post.region,
+        "body": body,
+        "created_at": post.created_at,
+    }
+    connection.execute(_INSERT_DOCUMENT, document)
+
+
+_INSERT_TAGS = insert(PostTag.__table__)  # type: ignore[attr-defined]
+_INSERT_LISTING = insert(listing.PostListing.__table__)  # type: ignore[attr-defined]
+_INSERT_DOCUMENT = insert(SearchDocument.__table__)  # type: ignore[attr-defined]
 
 
 def listing_values(post: Post) -> dict[str, str | None]:
@@ -308,9 +315,8 @@ def open_match_facts(session: Session, ids: Iterable[int]) -> list[MatchFacts]:
         return []
     columns: dict[int, tuple[int, str | None, str | None, bool]] = {}
     tags: dict[int, set[str]] = {}
-    for post_id, author_id, sector, region, remote, name in session.execute(
-        _OPEN_MATCH_FACTS, {"ids": wanted}
-    ):
+    rows = session.connection().execute(_OPEN_MATCH_FACTS, {"ids": wanted}).all()
+    for post_id, author_id, sector, region, remote, name in rows:
         if post_id not in columns:
             columns[post_id] = (author_id, sector, region, bool(remote))
             tags[post_id] = set()

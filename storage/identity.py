@@ -124,12 +124,16 @@ def account_for(session: Session, platform: str, platform_user_id: str) -> Accou
 
 
 def accounts_of(session: Session, member_id: int) -> list[Account]:
-    statement = (
-        select(Account)
-        .where(Account.member_id == member_id)
-        .order_by(col(Account.last_seen_at).desc())
-    )
-    return list(session.exec(statement))
+    """The member's accounts, most recently seen first."""
+    return list(session.exec(_ACCOUNTS_OF, params={"member_id": member_id}))
+
+
+# built once: each notification delivered reads it
+_ACCOUNTS_OF = (
+    select(Account)
+    .where(Account.member_id == bindparam("member_id"))
+    .order_by(col(Account.last_seen_at).desc())
+)
 
 
 _MEMBERS_BY_IDS = select(Member).where(col(Member.id).in_(bindparam("ids", expanding=True)))
