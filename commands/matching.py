@@ -76,16 +76,18 @@ def matching_posts(
     # score on a few columns; _suggestions loads the few posts it shows
     found = posts.open_match_facts(session, ids)
     mine = {fold(tag) for tag in tags}
+    # the new post's values read once, not once per candidate (ORM attribute access)
+    author_id, sector, region, remote = post.author_id, post.sector, post.region, post.remote
     scored: list[Candidate] = []
     for other in found:
-        if other.author_id == post.author_id:
+        if other.author_id == author_id:
             continue
         score = 0
-        if post.sector and other.sector == post.sector:
+        if sector and other.sector == sector:
             score += SECTOR_POINTS
-        if post.region and other.region == post.region:
+        if region and other.region == region:
             score += REGION_POINTS
-        elif post.remote or other.remote:
+        elif remote or other.remote:
             score += REMOTE_POINTS
         score += TAG_POINTS * len(mine & other.tags)
         rank = text_rank.get((POST, other.id))
