@@ -17,11 +17,15 @@ Run from the repository root:
     .venv/bin/python bench/board.py [--members 50000] [--posts 100000] [--small 10000]
                                     [--calls 1000] [--scan-calls 300]
                                     [--profile search|list|post|all] [--explain]
+                                    [--no-gc-freeze]
 
 At each size the read-only phases run first (on exactly that many posts), then the posting
 phase, which adds one post per call. ``--profile`` runs the chosen phase(s) at the large size
 under cProfile and prints the hotspots; ``--explain`` prints the SQL of one call of each
-command at the large size with its time and SQLite's EXPLAIN QUERY PLAN.
+command at the large size with its time and SQLite's EXPLAIN QUERY PLAN. Once the app is
+built, the bench does what ``samen run`` does before it serves: it freezes start-up out of the
+garbage collector and sets the app's thresholds (``bot.app.keep_start_up_out_of_collections``);
+``--no-gc-freeze`` leaves CPython's defaults, to compare.
 This is a benchmark, not a test: it never fails a build, it prints figures (it stops only
 when a reply is an error or the searches find nothing, as then the figures would mean little).
 """
@@ -65,7 +69,7 @@ from bench.dispatch import (  # noqa: E402
 )
 from bench.dispatch import seed as seed_members  # noqa: E402
 from bench.kit import Targets, add_smoke, apply_smoke, verdict  # noqa: E402
-from bot.app import App  # noqa: E402
+from bot.app import App, keep_start_up_out_of_collections  # noqa: E402
 from commands.matching import matching_members, matching_posts  # noqa: E402
 from storage.board import (  # noqa: E402
     CLOSED,
@@ -1293,7 +1297,13 @@ def report(
     print(
         f"| setup | {args.members:,} members, posts seeded in bulk (FTS5 by the triggers), "
         "SQLite (WAL) in a temp dir, MemoryAdapter, sequential calls, seed "
-        f"{args.seed} |"
+        f"{args.seed}; "
+        + (
+            "start-up frozen out of the GC and its thresholds set, as `samen run` does"
+            if args.gc_freeze
+            else "CPython's GC defaults (--no-gc-freeze)"
+        )
+        + " |"
     )
     for label, seconds in seeding:
         print(f"| {label} | {seconds:.2f} s |")
@@ -1420,6 +1430,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="print the SQL of one call of each command at the large size, with query plans",
     )
+    parser.add_argument(
+        "--no-gc-freeze",
+        dest="gc_freeze",
+        action="store_false",
+        help="leave CPython's GC defaults (App.run freezes start-up out of collections)",
+    )
     add_smoke(parser)
     args = parser.parse_args(argv)
     apply_smoke(args, members=300, posts=600, small=300, calls=20, scan_calls=10, warmup=5)
@@ -1447,6 +1463,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             regions = [t.key for t in app.settings.regions]
             writer = Writer(rng, sectors, regions)
             bot = MemoryAdapter(app)
+            if args.gc_freeze:
+                # what App.run does once the app is built, before it serves
+                keep_start_up_out_of_collections()
             loop = asyncio.new_event_loop()
             sizes: list[SizeResult] = []
             profiles: dict[str, Profiled] = {}

@@ -224,14 +224,15 @@ def _suggestions(ctx: Context, post: Post, tags: list[str]) -> list[Field]:
     candidates = matching.matching_posts(ctx.session, post, tags)
     post_ids = [c.source_id for c in candidates if c.source == POST]
     found = store.posts_by_ids(ctx.session, post_ids)
-    # the authors told below, in one query (session.get then finds them loaded)
-    members_by_ids(ctx.session, [other.author_id for other in found.values()])
+    # the authors told below, in one query; held here, as the session's identity map keeps
+    # only objects that something else refers to (session.get would query them one by one)
+    authors = members_by_ids(ctx.session, [other.author_id for other in found.values()])
     lines = []
     for candidate in candidates:
         if candidate.source == POST and candidate.source_id in found:
             other = found[candidate.source_id]
             lines.append(f"- {post_line(ctx, t, other)}")
-            _tell_author_of_match(ctx, other, post)
+            _tell_author_of_match(ctx, authors.get(other.author_id), other, post)
         elif candidate.source == SLOT:
             slot = ctx.session.get(project_store.ProjectSlot, candidate.source_id)
             project = ctx.session.get(project_store.Project, slot.project_id) if slot else None
@@ -263,8 +264,7 @@ def _suggestions(ctx: Context, post: Post, tags: list[str]) -> list[Field]:
     return fields
 
 
-def _tell_author_of_match(ctx: Context, theirs: Post, new: Post) -> None:
-    author = ctx.session.get(Member, theirs.author_id)
+def _tell_author_of_match(ctx: Context, author: Member | None, theirs: Post, new: Post) -> None:
     if author is None or author.id is None:
         return
     t = ctx.translator_for(author)

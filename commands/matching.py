@@ -7,18 +7,19 @@ are suggested. Members are found by sector and by skills that share a word with 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, Subquery, case, func, literal, union_all
+from sqlalchemy import Integer, Select, Subquery, bindparam, case, func, literal, union_all
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, or_
 
 from bot.text import fold
 from storage import board as posts
-from storage.board import NEED, OFFER, Post, PostTag
+from storage.board import NEED, OFFER, Post
 from storage.circles import visible_to
-from storage.identity import Member
+from storage.identity import Member, members_by_ids
 from storage.profiles import MemberSector, MemberSkill
 from storage.search import POST, SLOT, search, words
 
@@ -56,15 +57,6 @@ def key_words(text: str, limit: int = 8) -> list[str]:
     return list(dict.fromkeys(found))[:limit]
 
 
-def _tags(session: Session, post_ids: list[int]) -> dict[int, set[str]]:
-    found: dict[int, set[str]] = {pid: set() for pid in post_ids}
-    if post_ids:
-        rows = session.exec(select(PostTag).where(col(PostTag.post_id).in_(post_ids)))
-        for row in rows:
-            found[row.post_id].add(fold(row.tag))
-    return found
-
-
 def matching_posts(
     session: Session, post: Post, tags: list[str], limit: int = 5
 ) -> list[Candidate]:
@@ -83,20 +75,21 @@ def matching_posts(
     ids = {sid for source, sid in text_rank if source == POST} | set(nearby)
     # score on a few columns; _suggestions loads the few posts it shows
     found = posts.open_match_facts(session, ids)
-    tag_sets = _tags(session, [other.id for other in found])
     mine = {fold(tag) for tag in tags}
+    # the new post's values read once, not once per candidate (ORM attribute access)
+    author_id, sector, region, remote = post.author_id, post.sector, post.region, post.remote
     scored: list[Candidate] = []
     for other in found:
-        if other.author_id == post.author_id:
+        if other.author_id == author_id:
             continue
         score = 0
-        if post.sector and other.sector == post.sector:
+        if sector and other.sector == sector:
             score += SECTOR_POINTS
-        if post.region and other.region == post.region:
+        if region and other.region == region:
             score += REGION_POINTS
-        elif post.remote or other.remote:
+        elif remote or other.remote:
             score += REMOTE_POINTS
-        score += TAG_POINTS * len(mine & tag_sets.get(other.id, set()))
+        score += TAG_POINTS * len(mine & other.tags)
         rank = text_rank.get((POST, other.id))
         if rank is not None:
             score += TEXT_POINTS + (1 if rank < 5 else 0)
@@ -124,43 +117,59 @@ def matching_members(
     Scored in one query: each sector row is worth SECTOR_POINTS and each matching skill
     SKILL_POINTS (at most 200 and 400 rows, as indexes give them), the same region adds
     REGION_POINTS; only the best ``limit`` members are loaded."""
+    terms = key_words(text, 6)
+    if not sector and not terms:
+        return []
+    statement = _members_statement(bool(sector), len(terms), bool(region), viewer_id is not None)
+    params: dict[str, Any] = {"sector": sector, "region": region, "exclude": list(exclude)}
+    params["viewer"] = viewer_id
+    params["limit"] = limit
+    for index, term in enumerate(terms):
+        params[f"lo{index}"], params[f"hi{index}"] = term, term + "\uffff"
+    best = [(member_id, int(points)) for member_id, points in session.execute(statement, params)]
+    loaded = members_by_ids(session, [row[0] for row in best])
+    return [(loaded[member_id], points) for member_id, points in best if member_id in loaded]
+
+
+@functools.lru_cache(maxsize=64)
+def _members_statement(
+    with_sector: bool, term_count: int, with_region: bool, with_viewer: bool
+) -> Select[Any]:
+    """The scoring query of ``matching_members`` for one shape of input, built once: its
+    values (sector, skill ranges, region, excluded members, viewer, limit) are parameters."""
     parts: list[Subquery] = []
-    if sector:
+    if with_sector:
         in_sector: Select[Any] = sa_select(
             col(MemberSector.member_id).label("member_id"), literal(SECTOR_POINTS).label("points")
-        ).where(col(MemberSector.sector) == sector)
+        ).where(col(MemberSector.sector) == bindparam("sector"))
         parts.append(in_sector.limit(200).subquery())
-    terms = key_words(text, 6)
-    if terms:
+    if term_count:
         # a range, not LIKE 'x%', so that the index on skill_folded is used
         conditions = [
-            (col(MemberSkill.skill_folded) >= term)
-            & (col(MemberSkill.skill_folded) < term + "\uffff")
-            for term in terms
+            (col(MemberSkill.skill_folded) >= bindparam(f"lo{index}"))
+            & (col(MemberSkill.skill_folded) < bindparam(f"hi{index}"))
+            for index in range(term_count)
         ]
         skilled: Select[Any] = sa_select(
             col(MemberSkill.member_id).label("member_id"), literal(SKILL_POINTS).label("points")
         ).where(or_(*conditions))
         parts.append(skilled.limit(400).subquery())
-    if not parts:
-        return []
     hits = union_all(*(sa_select(part.c.member_id, part.c.points) for part in parts)).subquery()
-    near = case((col(Member.region) == region, REGION_POINTS), else_=0) if region else literal(0)
+    near = (
+        case((col(Member.region) == bindparam("region"), REGION_POINTS), else_=0)
+        if with_region
+        else literal(0)
+    )
     score = func.sum(hits.c.points) + near
     statement = (
         sa_select(col(Member.id), score)
         .join(hits, hits.c.member_id == col(Member.id))
-        .where(col(Member.id).not_in(exclude))
+        .where(col(Member.id).not_in(bindparam("exclude", expanding=True)))
         .group_by(col(Member.id))
         .having(score >= MIN_SCORE)
         .order_by(score.desc(), col(Member.name_folded))
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
-    if viewer_id is not None:
-        statement = statement.where(visible_to(viewer_id))
-    best = [(member_id, int(points)) for member_id, points in session.execute(statement)]
-    loaded = {
-        m.id: m
-        for m in session.exec(select(Member).where(col(Member.id).in_([row[0] for row in best])))
-    }
-    return [(loaded[member_id], points) for member_id, points in best if member_id in loaded]
+    if with_viewer:
+        statement = statement.where(visible_to(bindparam("viewer", type_=Integer)))
+    return statement

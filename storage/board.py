@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,12 +16,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     delete,
     func,
     insert,
     update,
 )
 from sqlalchemy import select as sa_select
+from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage import listing
@@ -123,6 +126,10 @@ class DigestItem(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
 
 
+# tags come from a small vocabulary and matching folds up to a few hundred per new post
+_fold_tag = functools.lru_cache(maxsize=4096)(fold)
+
+
 # -- posts ------------------------------------------------------------------------------------
 
 
@@ -165,22 +172,29 @@ def publish(session: Session, post: Post, tags: Iterable[str]) -> None:
     assert post.id is not None
     assert post.status == OPEN
     unique = list(dict.fromkeys(tags))
+    # plain Core inserts on the session's connection (the post itself was flushed): the ORM's
+    # bulk-insert path costs more than the statements do
+    connection = session.connection()
     if unique:
-        session.execute(insert(PostTag), [{"post_id": post.id, "tag": tag} for tag in unique])
+        connection.execute(_INSERT_TAGS, [{"post_id": post.id, "tag": tag} for tag in unique])
     rows = listing.listing_rows(post.id, post.created_at, listing_values(post))
-    session.execute(insert(listing.PostListing), rows)
+    connection.execute(_INSERT_LISTING, rows)
     body = fold(" ".join([post.title, post.description, *sorted(unique)]))
-    session.execute(
-        insert(SearchDocument).values(
-            source=POST,
-            source_id=post.id,
-            kind=post.kind,
-            sector=post.sector,
-            region=post.region,
-            body=body,
-            created_at=post.created_at,
-        )
-    )
+    document = {
+        "source": POST,
+        "source_id": post.id,
+        "kind": post.kind,
+        "sector": post.sector,
+        "region": post.region,
+        "body": body,
+        "created_at": post.created_at,
+    }
+    connection.execute(_INSERT_DOCUMENT, document)
+
+
+_INSERT_TAGS = insert(PostTag.__table__)  # type: ignore[attr-defined]
+_INSERT_LISTING = insert(listing.PostListing.__table__)  # type: ignore[attr-defined]
+_INSERT_DOCUMENT = insert(SearchDocument.__table__)  # type: ignore[attr-defined]
 
 
 def listing_values(post: Post) -> dict[str, str | None]:
@@ -245,22 +259,30 @@ def _matches(post: Post, filters: dict[str, str | None]) -> bool:
     )
 
 
+# Statements of the posting path, built once: their values are bound parameters, so that
+# neither building them nor their cache key costs anything per post.
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_POSTS_BY_IDS = select(Post).where(col(Post.id).in_(_IDS))
+_RECENT_OPEN = (
+    select(Post.id)
+    .where(Post.status == OPEN, Post.kind == bindparam("kind"), Post.sector == bindparam("sector"))
+    .order_by(col(Post.created_at).desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
 def posts_by_ids(session: Session, ids: Iterable[int]) -> dict[int, Post]:
     wanted = list(ids)
     if not wanted:
         return {}
-    return {p.id: p for p in session.exec(select(Post).where(col(Post.id).in_(wanted))) if p.id}
+    found = session.exec(_POSTS_BY_IDS, params={"ids": wanted})
+    return {p.id: p for p in found if p.id}
 
 
 def recent_open_ids(session: Session, kind: str, sector: str, limit: int) -> list[int]:
     """The newest open posts of ``kind`` in ``sector``: their numbers only."""
-    statement = (
-        select(Post.id)
-        .where(Post.status == OPEN, Post.kind == kind, Post.sector == sector)
-        .order_by(col(Post.created_at).desc())
-        .limit(limit)
-    )
-    return [post_id for post_id in session.exec(statement) if post_id is not None]
+    params = {"kind": kind, "sector": sector, "limit": limit}
+    return [post_id for post_id in session.exec(_RECENT_OPEN, params=params) if post_id is not None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,15 +294,38 @@ class MatchFacts:
     sector: str | None
     region: str | None
     remote: bool
+    tags: frozenset[str]  # folded
+
+
+_OPEN_MATCH_FACTS = (
+    sa_select(
+        *(col(c) for c in (Post.id, Post.author_id, Post.sector, Post.region, Post.remote)),
+        col(PostTag.tag),
+    )
+    .outerjoin(PostTag, col(PostTag.post_id) == col(Post.id))
+    .where(col(Post.id).in_(_IDS), col(Post.status) == OPEN)
+)
 
 
 def open_match_facts(session: Session, ids: Iterable[int]) -> list[MatchFacts]:
+    """The open ones among ``ids``, with their folded tags: one query (a row per tag), read
+    as plain rows rather than ORM objects, as matching reads up to 60 posts per new post."""
     wanted = list(ids)
     if not wanted:
         return []
-    columns = [col(c) for c in (Post.id, Post.author_id, Post.sector, Post.region, Post.remote)]
-    statement = sa_select(*columns).where(col(Post.id).in_(wanted), col(Post.status) == OPEN)
-    return [MatchFacts(*row) for row in session.execute(statement)]
+    columns: dict[int, tuple[int, str | None, str | None, bool]] = {}
+    tags: dict[int, set[str]] = {}
+    rows = session.connection().execute(_OPEN_MATCH_FACTS, {"ids": wanted}).all()
+    for post_id, author_id, sector, region, remote, name in rows:
+        if post_id not in columns:
+            columns[post_id] = (author_id, sector, region, bool(remote))
+            tags[post_id] = set()
+        if name is not None:
+            tags[post_id].add(_fold_tag(name))
+    return [
+        MatchFacts(post_id, *values, frozenset(tags[post_id]))
+        for post_id, values in columns.items()
+    ]
 
 
 def due_for_warning(session: Session, before: datetime, limit: int = 500) -> list[Post]:
@@ -339,12 +384,15 @@ def subscriptions_of(session: Session, member_id: int) -> list[Subscription]:
 def subscriptions_matching(
     session: Session, kind: str, sector: str | None, region: str | None
 ) -> list[Subscription]:
-    statement = select(Subscription).where(
-        (col(Subscription.kind).is_(None)) | (col(Subscription.kind) == kind),
-        (col(Subscription.sector).is_(None)) | (col(Subscription.sector) == sector),
-        (col(Subscription.region).is_(None)) | (col(Subscription.region) == region),
-    )
-    return list(session.exec(statement))
+    params = {"kind": kind, "sector": sector, "region": region}
+    return list(session.exec(_SUBSCRIPTIONS_MATCHING, params=params))
+
+
+_SUBSCRIPTIONS_MATCHING = select(Subscription).where(
+    (col(Subscription.kind).is_(None)) | (col(Subscription.kind) == bindparam("kind")),
+    (col(Subscription.sector).is_(None)) | (col(Subscription.sector) == bindparam("sector")),
+    (col(Subscription.region).is_(None)) | (col(Subscription.region) == bindparam("region")),
+)
 
 
 def queue_digest(session: Session, member_id: int, post_id: int, now: datetime) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Boolean, Column, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Field, Session, SQLModel, and_, col, exists, or_, select
 
 from storage.identity import Member, member_fk
@@ -99,8 +99,9 @@ _THEIRS = aliased(CircleMembership)
 _MINE = aliased(CircleMembership)
 
 
-def visible_to(viewer_id: int) -> ColumnElement[bool]:
-    """The condition under which a member's profile is visible to ``viewer_id``."""
+def visible_to(viewer_id: int | BindParameter[int]) -> ColumnElement[bool]:
+    """The condition under which a member's profile is visible to ``viewer_id`` (a number, or
+    a bound parameter for a statement built once and run with many viewers)."""
     theirs, mine = _THEIRS, _MINE
     shares_a_circle = exists().where(
         col(theirs.member_id) == col(Member.id),

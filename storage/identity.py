@@ -126,12 +126,19 @@ def account_for(session: Session, platform: str, platform_user_id: str) -> Accou
 
 
 def accounts_of(session: Session, member_id: int) -> list[Account]:
-    statement = (
-        select(Account)
-        .where(Account.member_id == member_id)
-        .order_by(col(Account.last_seen_at).desc())
-    )
-    return list(session.exec(statement))
+    """The member's accounts, most recently seen first."""
+    return list(session.exec(_ACCOUNTS_OF, params={"member_id": member_id}))
+
+
+# built once: each notification delivered reads it
+_ACCOUNTS_OF = (
+    select(Account)
+    .where(Account.member_id == bindparam("member_id"))
+    .order_by(col(Account.last_seen_at).desc())
+)
+
+
+_MEMBERS_BY_IDS = select(Member).where(col(Member.id).in_(bindparam("ids", expanding=True)))
 
 
 def members_by_ids(session: Session, member_ids: Iterable[int]) -> dict[int, Member]:
@@ -140,7 +147,7 @@ def members_by_ids(session: Session, member_ids: Iterable[int]) -> dict[int, Mem
     wanted = list(dict.fromkeys(member_ids))
     if not wanted:
         return {}
-    found = session.exec(select(Member).where(col(Member.id).in_(wanted)))
+    found = session.exec(_MEMBERS_BY_IDS, params={"ids": wanted})
     return {member.id: member for member in found if member.id is not None}
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlmodel import col, select
 
 from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.clock import FakeClock
 from scheduler import board_jobs
+from storage import board as store
+from storage.listing import PostListing
+from storage.search import SearchDocument
 from tests.helpers import english, field, number, number_of, numbered, refused, snapshot
 
 
@@ -331,3 +336,44 @@ async def test_tags_keep_their_accents_and_match_without_them(bot: MemoryAdapter
     offer = await bot.say("yan", "!offer post Lights to lend sector=performing-arts tags=eclairage")
     assert f"#{number(need.title)}" in str(offer)  # the need is suggested: same tag, folded
     assert "Light for a play" in (await bot.say("yan", "!board search eclairage")).text
+
+
+async def test_publishing_writes_what_reindexing_writes(any_bot: MemoryAdapter) -> None:
+    """A new post is written by bulk inserts (storage.board.publish); its tags, board-list
+    rows and search document must be those that set_tags and reindex write for it, or a
+    post would be found or listed differently before and after its first edit."""
+    bot = any_bot
+    await english(bot, "yara")
+    post_id = await number_of(
+        bot,
+        "yara",
+        '!offer post Éclairage de scène description="Projecteurs, câbles" category=material '
+        "sector=audiovisual region=gent remote=yes tags=son,éclairage,zèbre,live,ébène",
+    )
+
+    def written() -> tuple[list[str], list[tuple[int, datetime]], dict[str, Any]]:
+        with bot.app.database.session() as session:
+            tags = sorted(
+                session.exec(select(store.PostTag.tag).where(store.PostTag.post_id == post_id))
+            )
+            listing = sorted(
+                (row.facet, row.created_at)
+                for row in session.exec(select(PostListing).where(PostListing.post_id == post_id))
+            )
+            document = session.exec(
+                select(SearchDocument).where(col(SearchDocument.source_id) == post_id)
+            ).one()
+            fields = document.model_dump(exclude={"id"})
+            return tags, listing, fields
+
+    published = written()
+    assert published[0] == sorted(["son", "éclairage", "zèbre", "live", "ébène"])
+    assert len(published[1]) == 16  # every subset of kind, category, sector and region
+    with bot.app.database.session() as session:
+        post = session.get(store.Post, post_id)
+        assert post is not None
+        store.set_tags(session, post_id, store.tags_of(session, post_id))
+        session.flush()
+        store.reindex(session, post)
+        session.commit()
+    assert written() == published
