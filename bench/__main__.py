@@ -27,7 +27,7 @@ from pathlib import Path
 from bench.kit import ROOT, machine_info, verdict
 
 BENCHES = ("dispatch", "board", "scheduler", "discord_interactions", "matrix_roundtrip")
-ON_POSTGRES = ("dispatch",)  # the benchmarks that take --postgres URL
+ON_POSTGRES = ("dispatch", "board")  # the benchmarks that take --postgres URL
 
 
 def commit() -> str:

@@ -68,7 +68,15 @@ from bench.dispatch import (  # noqa: E402
     print_hotspots,
 )
 from bench.dispatch import seed as seed_members  # noqa: E402
-from bench.kit import Targets, add_smoke, apply_smoke, verdict  # noqa: E402
+from bench.kit import (  # noqa: E402
+    Targets,
+    add_postgres,
+    add_smoke,
+    apply_smoke,
+    database_row,
+    scratch_database,
+    verdict,
+)
 from bot.app import App, keep_start_up_out_of_collections  # noqa: E402
 from commands.matching import matching_members, matching_posts  # noqa: E402
 from storage.board import (  # noqa: E402
@@ -697,6 +705,12 @@ def seed_posts(app: App, writer: Writer, count: int, members: int) -> None:
                 if rows:
                     connection.execute(insert(model), rows)
                     rows.clear()
+            if connection.dialect.name == "postgresql":
+                # the posts were given their ids: move the sequence past them
+                connection.exec_driver_sql(
+                    "SELECT setval(pg_get_serial_sequence('post', 'id'), "
+                    "(SELECT coalesce(max(id), 1) FROM post))"
+                )
             connection.exec_driver_sql("ANALYZE")
 
     with app.database.engine.connect() as connection:
@@ -792,10 +806,12 @@ def verify_index(app: App, rng: random.Random, sample: int = 200) -> float:
         ).scalar_one()
         if posts != listed:
             raise SystemExit(f"{posts} open posts but {listed} posts in the board list")
-        # 'integrity-check' with rank 1 also compares the index with the external content.
-        connection.exec_driver_sql(
-            "INSERT INTO search_fts(search_fts, rank) VALUES('integrity-check', 1)"
-        )
+        fts5 = app.database.is_sqlite  # PostgreSQL: a GIN index, nothing of its own to check
+        if fts5:
+            # 'integrity-check' with rank 1 also compares the index with the external content.
+            connection.exec_driver_sql(
+                "INSERT INTO search_fts(search_fts, rank) VALUES('integrity-check', 1)"
+            )
         top = int(connection.execute(select(func.max(Post.id))).scalar_one())
         for post_id in rng.sample(range(1, top + 1), min(sample, top)):
             post = session.get(Post, post_id)
@@ -825,7 +841,7 @@ def verify_index(app: App, rng: random.Random, sample: int = 200) -> float:
             if not same:
                 raise SystemExit(f"the document of post #{post_id} is not what reindex writes")
             first_words = re.findall(r"[0-9a-z]+", expected)[:3]
-            if first_words:
+            if first_words and fts5:
                 hits = connection.execute(
                     text(
                         "SELECT count(*) FROM search_fts WHERE search_fts MATCH :m AND rowid = :r"
@@ -839,7 +855,10 @@ def verify_index(app: App, rng: random.Random, sample: int = 200) -> float:
 
 
 def vocabulary(app: App, top: int = 12) -> tuple[int, list[tuple[str, int]]]:
-    """The number of distinct terms in the index and the most common ones (in documents)."""
+    """The number of distinct terms in the index and the most common ones (in documents);
+    (-1, []) on PostgreSQL, whose GIN index has no vocabulary table."""
+    if not app.database.is_sqlite:
+        return -1, []
     with app.database.engine.begin() as connection:
         connection.exec_driver_sql(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.bench_vocab "
@@ -858,14 +877,22 @@ def vocabulary(app: App, top: int = 12) -> tuple[int, list[tuple[str, int]]]:
 def match_counts(app: App, queries: Sequence[str]) -> dict[str, int]:
     """How many documents (open or not) each query matches in the FTS index."""
     found: dict[str, int] = {}
+    sqlite = app.database.is_sqlite
+    counting = (
+        "SELECT count(*) FROM search_fts WHERE search_fts MATCH :m"
+        if sqlite
+        else "SELECT count(*) FROM search_document "
+        "WHERE to_tsvector('simple', body) @@ to_tsquery('simple', :m)"
+    )
     with app.database.engine.connect() as connection:
         for query in queries:
-            match = " AND ".join(f'"{w}"*' for w in re.findall(r"[0-9a-z]+", fold(query)))
-            found[query] = int(
-                connection.execute(
-                    text("SELECT count(*) FROM search_fts WHERE search_fts MATCH :m"), {"m": match}
-                ).scalar_one()
+            words = re.findall(r"[0-9a-z]+", fold(query))
+            match = (
+                " AND ".join(f'"{w}"*' for w in words)
+                if sqlite
+                else " & ".join(f"{w}:*" for w in words)
             )
+            found[query] = int(connection.execute(text(counting), {"m": match}).scalar_one())
     return found
 
 
@@ -995,13 +1022,18 @@ def measure_fts_and_scan(app: App, queries: Sequence[str]) -> dict[str, Measured
     and for reference, FTS5 without ranking (any 10 matches, as the LIKE scan returns) and a
     LIKE scan that sees every match (as ranking or a total would need)."""
     clock = time.perf_counter
-    spent: dict[str, list[float]] = {key: [] for key in DIRECT}
-    found = dict.fromkeys(DIRECT, 0)
+    direct = {
+        key: entry
+        for key, entry in DIRECT.items()
+        if app.database.is_sqlite or key != "fts_unranked"  # that one reads FTS5 itself
+    }
+    spent: dict[str, list[float]] = {key: [] for key in direct}
+    found = dict.fromkeys(direct, 0)
     with app.database.session() as session:
         started = clock()
         for query in queries:
             folded = fold(query)
-            for key, (_name, action) in DIRECT.items():
+            for key, (_name, action) in direct.items():
                 before = clock()
                 result = action(session, folded)
                 spent[key].append(clock() - before)
@@ -1009,7 +1041,7 @@ def measure_fts_and_scan(app: App, queries: Sequence[str]) -> dict[str, Measured
         elapsed = clock() - started
         session.rollback()
     return {
-        key: Measured(Stats.of(DIRECT[key][0], spent[key], elapsed), found[key]) for key in DIRECT
+        key: Measured(Stats.of(DIRECT[key][0], spent[key], elapsed), found[key]) for key in direct
     }
 
 
@@ -1289,14 +1321,20 @@ def report(
     print("|---|---|")
     for key, value in machine_info():
         print(f"| {key} | {value} |")
+    print(f"| database | {args.database} |")
     first, last = load
     print(
         f"| load average (1, 5, 15 min) | at the first measurement {first[0]:.2f} {first[1]:.2f} "
         f"{first[2]:.2f}; at the end {last[0]:.2f} {last[1]:.2f} {last[2]:.2f} |"
     )
     print(
-        f"| setup | {args.members:,} members, posts seeded in bulk (FTS5 by the triggers), "
-        "SQLite (WAL) in a temp dir, MemoryAdapter, sequential calls, seed "
+        f"| setup | {args.members:,} members, posts seeded in bulk, "
+        + (
+            "a new PostgreSQL database (GIN full-text index)"
+            if args.postgres
+            else "SQLite (WAL) in a temp dir (FTS5 by the triggers)"
+        )
+        + ", MemoryAdapter, sequential calls, seed "
         f"{args.seed}; "
         + (
             "start-up frozen out of the GC and its thresholds set, as `samen run` does"
@@ -1307,8 +1345,11 @@ def report(
     )
     for label, seconds in seeding:
         print(f"| {label} | {seconds:.2f} s |")
-    common = ", ".join(f"{t} {d:,}" for t, d in terms[1])
-    print(f"| index | {terms[0]:,} distinct terms; most common (documents): {common} |")
+    if terms[0] >= 0:
+        common = ", ".join(f"{t} {d:,}" for t, d in terms[1])
+        print(f"| index | {terms[0]:,} distinct terms; most common (documents): {common} |")
+    else:
+        print("| index | PostgreSQL: a GIN index on to_tsvector('simple', body) |")
 
     print("\n### Latency through the whole core\n")
     print(
@@ -1351,6 +1392,14 @@ def report(
             f"| {verdict(ratio >= TARGET_FTS_SPEEDUP)} |"
         )
 
+    if "fts_unranked" not in sizes[-1].ops:
+        print("\n(The unranked FTS5 reference is SQLite's own; not measured on PostgreSQL.)")
+    else:
+        print_unranked_reference(sizes)
+    print_growth_and_queries(args, sizes)
+
+
+def print_unranked_reference(sizes: list[SizeResult]) -> None:
     print(
         "\nFor reference (same queries): FTS5 returning any 10 matches without ranking, and a "
         "LIKE scan that sees every match (what ranking or a total needs):\n"
@@ -1367,6 +1416,8 @@ def report(
             f"| {like.pct(99):.2f} | {like.pct(50) / fts.pct(50):.1f}× |"
         )
 
+
+def print_growth_and_queries(args: argparse.Namespace, sizes: list[SizeResult]) -> None:
     if len(sizes) == 2:
         small, large = sizes
         print(f"\n### Growth from {small.posts:,} to {large.posts:,} posts\n")
@@ -1436,6 +1487,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_false",
         help="leave CPython's GC defaults (App.run freezes start-up out of collections)",
     )
+    add_postgres(parser)
     add_smoke(parser)
     args = parser.parse_args(argv)
     apply_smoke(args, members=300, posts=600, small=300, calls=20, scan_calls=10, warmup=5)
@@ -1451,8 +1503,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     rng = random.Random(args.seed)
     targets = [n for n in (args.small, args.posts) if n]
-    with tempfile.TemporaryDirectory(prefix="samen-bench-board-") as tmp:
-        app = make_app(f"sqlite:///{Path(tmp) / 'bench.db'}")
+    with (
+        tempfile.TemporaryDirectory(prefix="samen-bench-board-") as tmp,
+        scratch_database(args.postgres, Path(tmp)) as url,
+    ):
+        app = make_app(url)
+        args.database = database_row(url)[1]
         try:
             seeding: list[tuple[str, float]] = []
             started = time.perf_counter()
@@ -1509,7 +1565,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                     print(f"\n--- m1: {line}\n{sample[:700]}", file=sys.stderr)
                 load = (load_before, os.getloadavg())
                 report(args, sizes, seeding, vocabulary(app), load)
-                if args.explain:
+                if args.explain and not app.database.is_sqlite:
+                    print("(--explain shows SQLite's query plans; not on PostgreSQL)")
+                elif args.explain:
                     explain_commands(app, bot, loop, sizes[-1], writer)
             finally:
                 loop.close()
