@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -62,6 +63,31 @@ def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path: Path) -> None:
                 last_seen_at=datetime.now(UTC),
             )
         )
+    database.dispose()
+
+
+def test_the_write_ahead_log_is_checkpointed_in_the_background(tmp_path: Path) -> None:
+    """Commits no longer checkpoint (that was the board's slowest answers); the background
+    checkpointer copies what they wrote from the log into the database file soon after."""
+    database = Database(f"sqlite:///{tmp_path / 'samen.db'}")
+    database.upgrade()
+    assert database.checkpointer is not None
+    database.checkpointer.interval = 0.05
+    time.sleep(0.6)  # the migrations are in the file
+    file = tmp_path / "samen.db"
+    before = file.stat().st_size
+    with database.session() as session:
+        now = datetime.now(UTC)
+        for index in range(2000):
+            session.add(
+                Member(display_name=f"m{index}", name_folded="m", bio="x" * 500, created_at=now)
+            )
+    with database.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
+    deadline = time.monotonic() + 5
+    while file.stat().st_size < before + 500_000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert file.stat().st_size >= before + 500_000  # the 1 MB of members reached the file
     database.dispose()
 
 
