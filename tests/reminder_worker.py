@@ -1,5 +1,5 @@
 """A Samen process for the restart test: the real app and scheduler, with a file as the
-platform. Run: python -m tests.reminder_worker <database-url> <sink-file>
+platform. Run: python -m tests.reminder_worker <database-url> <sink-file> [<lease-seconds>]
 
 The sink stands for a platform with idempotent sends (a Matrix transaction id, a Discord
 nonce): it accepts each idempotency key once, appending it to the file, and drops a repeat.
@@ -48,8 +48,8 @@ class FileSink:
         return False
 
 
-async def main(url: str, sink: Path) -> None:
-    app = App(make_settings(url))
+async def main(url: str, sink: Path, lease: int) -> None:
+    app = App(make_settings(url, reminder_lease_seconds=lease))
     app.notifier.register(FileSink(sink))
     app.scheduler.start()
     print("ready", flush=True)
@@ -60,4 +60,4 @@ async def main(url: str, sink: Path) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], Path(sys.argv[2])))
+    asyncio.run(main(sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]) if sys.argv[3:] else 60))

@@ -82,11 +82,13 @@ def seed_due_reminders(url: str, count: int, within: float) -> list[int]:
     return reminder_ids
 
 
-def start_worker(url: str, sink: Path) -> subprocess.Popen[str]:
+def start_worker(url: str, sink: Path, lease: int = 3) -> subprocess.Popen[str]:
+    """A worker process with a short reminder lease: a killed one's reminders are taken over
+    within seconds."""
     log = sink.with_suffix(".log")
     with log.open("a") as errors:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.reminder_worker", url, str(sink)],
+            [sys.executable, "-m", "tests.reminder_worker", url, str(sink), str(lease)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=errors,
