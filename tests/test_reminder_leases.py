@@ -26,7 +26,7 @@ from storage.identity import Account, Member
 from storage.meetups import Meetup, Reminder
 from tests.conftest import make_settings
 
-LEASE = 60  # bot.toml's reminder_lease_seconds
+LEASE = 20  # bot.toml's reminder_lease_seconds
 
 
 class RecordingSink:
