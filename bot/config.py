@@ -142,6 +142,7 @@ class Settings(_Section):
     ] = "1d,1h"
     reminder_grace_minutes: Annotated[int, Field(ge=0, le=10080)] = 120
     reminder_group_threshold: Annotated[int, Field(ge=2, le=1000)] = 5
+    reminder_lease_seconds: Annotated[int, Field(ge=1, le=3600)] = 20
     waitlist_offer_hours: Annotated[int, Field(ge=1, le=168)] = 12
     formats: tuple[MeetupFormat, ...] = ()
     venues: tuple[VenueSeed, ...] = ()

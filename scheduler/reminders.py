@@ -5,11 +5,15 @@ maybe) gets one row per reminder offset (their own default, else the meetup's, e
 A change of RSVP, meetup or occurrence re-plans that meetup in the same transaction.
 
 Sending: the service wakes at the next due time (an APScheduler date job), claims the due rows
-(``pending`` → ``sending``) and commits, sends each through the Notifier with an idempotency
-key (``reminder:<id>``), then marks it ``sent``. At start-up, rows caught in ``sending`` by a
-crash go back to ``pending`` and are sent again with the same key, which the platforms (Matrix
-transaction ids, Discord nonces, the in-memory adapter) use to drop a duplicate; rows older than
-the grace window are marked ``missed``.
+(``pending`` → ``sending``, with ``claimed_by`` this instance and ``claimed_at`` now) and
+commits, sends each through the Notifier with an idempotency key (``reminder:<id>``), then marks
+it ``sent``. A claim is a lease of ``reminder_lease_seconds``, renewed while the batch is being
+sent: when an instance dies or stalls, its rows go back to ``pending`` once their lease ran out
+(at start-up, at the wake-up timed for that moment, and in the one-minute sweep of any instance)
+and are sent again with the same key, which the platforms (Matrix transaction ids, Discord
+nonces, the in-memory adapter) use to drop a duplicate. A live instance's rows are never taken
+from it, and an instance marks only the rows it still holds: a late one whose lease was taken
+over changes nothing. Rows older than the grace window are marked ``missed``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -316,22 +321,33 @@ class ReminderService:
     def grace(self) -> timedelta:
         return timedelta(minutes=self.services.settings.reminder_grace_minutes)
 
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.services.settings.reminder_lease_seconds)
+
+    @property
+    def instance(self) -> str:
+        return self.services.instance_id
+
     def attach(self, scheduler: AsyncIOScheduler) -> None:
         """Recover after a stop, then wake at the next due time (now, if some are due)."""
         self.scheduler = scheduler
         now = self.services.clock.now()
         with self.services.database.session() as session:
-            resumed, missed = store.recover_interrupted(session, now, now - self.grace)
+            resumed, missed = store.recover_interrupted(session, now, now - self.grace, self.lease)
         if resumed or missed:
             log.info("reminders: %s resumed after an interruption, %s missed", resumed, missed)
         self.poke()
 
     def poke(self) -> None:
-        """Reschedule the wake-up at the earliest pending reminder."""
+        """Reschedule the wake-up at the earliest pending reminder, or the moment the oldest
+        lease on a row being sent runs out (when it is another instance's, and that instance
+        died, this one takes the row over then), whichever comes first."""
         if self.scheduler is None:
             return
         with self.services.database.session() as session:
-            due = store.next_due(session)
+            moments = [store.next_due(session), store.next_lease_expiry(session, self.lease)]
+        due = min((m for m in moments if m is not None), default=None)
         if due is None:
             if self.scheduler.get_job(WAKE_JOB):
                 self.scheduler.remove_job(WAKE_JOB)
@@ -367,16 +383,31 @@ class ReminderService:
         services = self.services
         now = services.clock.now()
         with services.database.session() as session:
-            claimed = store.claim_due(session, now, BATCH)
+            released = store.release_expired(session, now, self.lease)
+        if released:
+            log.warning(
+                "reminders: %s taken over from an instance whose lease ran out (resent with "
+                "the same idempotency key)",
+                released,
+            )
+        with services.database.session() as session:
+            claimed = store.claim_due(session, now, BATCH, self.instance)
             if not claimed:
                 return 0
             too_old = [r for r in claimed if r.due_at < now - self.grace]
             fresh = [r for r in claimed if r.due_at >= now - self.grace]
-            store.finish(session, [r.id for r in too_old if r.id], store.MISSED, now)
+            store.finish(session, [r.id for r in too_old if r.id], store.MISSED, now, self.instance)
             plans = self._prepare(session, fresh)
+        held = [r.id for r in fresh if r.id]
+        renew_every = self.lease.total_seconds() / 3
+        renewed = time.monotonic()
         sent: list[int] = []
         failed: list[int] = []
         for notification, ids in plans:
+            if time.monotonic() - renewed >= renew_every:  # a long batch keeps its lease
+                with services.database.session() as session:
+                    store.renew_leases(session, held, services.clock.now(), self.instance)
+                renewed = time.monotonic()
             try:
                 ok = await services.notifier.deliver(notification)
             except Exception:
@@ -384,8 +415,15 @@ class ReminderService:
                 ok = False
             (sent if ok else failed).extend(ids)
         with services.database.session() as session:
-            store.finish(session, sent, store.SENT, services.clock.now())
-            store.finish(session, failed, store.MISSED, services.clock.now())
+            marked = store.finish(session, sent, store.SENT, services.clock.now(), self.instance)
+            marked += store.finish(
+                session, failed, store.MISSED, services.clock.now(), self.instance
+            )
+        if marked < len(sent) + len(failed):
+            log.warning(
+                "reminders: %s sent after their lease ran out; another instance took them over",
+                len(sent) + len(failed) - marked,
+            )
         return len(sent)
 
     def _prepare(
