@@ -43,6 +43,7 @@ from storage.identity import Member, account_for
 log = logging.getLogger(__name__)
 
 MAX_LINE = 8000
+MAX_KNOWN_LOCALES = 100_000
 BUSY = N_("Samen is busy, try again in a moment.")
 
 
@@ -140,6 +141,9 @@ class Dispatcher:
         self.listeners: dict[str, list[Callable[[], None]]] = {}
         # every command's transaction runs in one of these worker threads, off the event loop
         self.pool = CommandPool(settings.storage.workers, settings.storage.command_timeout_seconds)
+        # each asker's language, as their last command found it: "busy" is said without the
+        # database, in the language they chose where it is known
+        self.locales: dict[tuple[str, str], str] = {}
         database.on_dispose(self.pool.close)
 
     def _find(self, invocation: Invocation) -> tuple[CommandSpec, list[Token] | None]:
@@ -255,10 +259,11 @@ class Dispatcher:
         return Outcome(self, reply, outbox, invitations)
 
     def busy_reply(self, invocation: Invocation) -> Reply:
-        """ "Busy, try again" in the asker's platform language (the database may not answer
-        now, so not their profile's)."""
+        """Busy, try again: in the asker's language as their last command found it, else
+        their platform's (the database may not answer now)."""
+        known = self.locales.get((invocation.platform, invocation.user_id))
         t = self.catalogues.translator(
-            normalise_locale(invocation.locale), self.settings.default_locale
+            known or normalise_locale(invocation.locale), self.settings.default_locale
         )
         return Reply(text=t(BUSY), visibility=Visibility.PRIVATE, is_error=True)
 
@@ -305,6 +310,7 @@ class Dispatcher:
             if not ticket.may_commit():  # the asker was told "busy": keep nothing
                 raise Busy("ran past its timeout")
             session.commit()
+            self._remember_locale(invocation, ctx.actor)  # the command may have changed it
             outbox = ctx.outbox
             changed = ctx.changed
             invitations = ctx.invitations
@@ -471,6 +477,7 @@ class Dispatcher:
             self.clock.now(),
         )
         locale = member.locale or normalise_locale(invocation.locale)
+        self._remember_locale(invocation, member)
         if shared:
             locale = self.settings.default_locale
         return Context(
@@ -487,6 +494,12 @@ class Dispatcher:
             is_direct=invocation.is_direct,
             shared=shared,
         )
+
+    def _remember_locale(self, invocation: Invocation, member: Member) -> None:
+        if member.locale:
+            if len(self.locales) >= MAX_KNOWN_LOCALES:
+                self.locales.clear()
+            self.locales[(invocation.platform, invocation.user_id)] = member.locale
 
     def _check_rate(self, ctx: Context, spec: CommandSpec) -> None:
         """Every way in counts (typed, button, reaction, form); admins too, as a stuck
