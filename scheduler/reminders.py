@@ -311,6 +311,8 @@ class ReminderService:
         self.services = services
         self.scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
+        self._pokes: set[asyncio.Task[None]] = set()
+        self._generation = 0  # of pokes: only the latest one's look-up is applied
 
     @property
     def grace(self) -> timedelta:
@@ -327,11 +329,36 @@ class ReminderService:
         self.poke()
 
     def poke(self) -> None:
-        """Reschedule the wake-up at the earliest pending reminder."""
+        """Reschedule the wake-up at the earliest pending reminder. On the event loop (after
+        a command), the look-up runs in a worker thread and the wake-up is set after it."""
         if self.scheduler is None:
             return
+        self._generation += 1
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._wake_at(self._next_due())
+            return
+        task = loop.create_task(self._poke(self._generation))
+        self._pokes.add(task)
+        task.add_done_callback(self._pokes.discard)
+
+    async def _poke(self, generation: int) -> None:
+        try:
+            due = await asyncio.to_thread(self._next_due)
+        except Exception:  # the sweep, every minute, finds it anyway
+            log.exception("could not look up the next reminder")
+            return
+        if generation == self._generation:  # a later poke's look-up is fresher
+            self._wake_at(due)
+
+    def _next_due(self) -> datetime | None:
         with self.services.database.session() as session:
-            due = store.next_due(session)
+            return store.next_due(session)
+
+    def _wake_at(self, due: datetime | None) -> None:
+        if self.scheduler is None:
+            return
         if due is None:
             if self.scheduler.get_job(WAKE_JOB):
                 self.scheduler.remove_job(WAKE_JOB)
@@ -355,25 +382,20 @@ class ReminderService:
         async with self._lock:
             while True:
                 sent += await self.send_due()
-                with self.services.database.session() as session:
-                    due = store.next_due(session)
+                due = await asyncio.to_thread(self._next_due)
                 if due is None or due > self.services.clock.now():
                     break
         self.poke()
         return sent
 
     async def send_due(self) -> int:
-        """Claim the due reminders, send them, mark them; returns how many were sent."""
+        """Claim the due reminders, send them, mark them; returns how many were sent. The
+        database's part runs in worker threads: a held database holds up no other work."""
         services = self.services
         now = services.clock.now()
-        with services.database.session() as session:
-            claimed = store.claim_due(session, now, BATCH)
-            if not claimed:
-                return 0
-            too_old = [r for r in claimed if r.due_at < now - self.grace]
-            fresh = [r for r in claimed if r.due_at >= now - self.grace]
-            store.finish(session, [r.id for r in too_old if r.id], store.MISSED, now)
-            plans = self._prepare(session, fresh)
+        plans = await asyncio.to_thread(self._claim, now)
+        if not plans:
+            return 0
         sent: list[int] = []
         failed: list[int] = []
         for notification, ids in plans:
@@ -383,10 +405,23 @@ class ReminderService:
                 log.exception("reminder delivery failed for %s", notification.target)
                 ok = False
             (sent if ok else failed).extend(ids)
-        with services.database.session() as session:
-            store.finish(session, sent, store.SENT, services.clock.now())
-            store.finish(session, failed, store.MISSED, services.clock.now())
+        await asyncio.to_thread(self._finish, sent, failed)
         return len(sent)
+
+    def _claim(self, now: datetime) -> list[tuple[Notification, list[int]]]:
+        with self.services.database.session() as session:
+            claimed = store.claim_due(session, now, BATCH)
+            if not claimed:
+                return []
+            too_old = [r for r in claimed if r.due_at < now - self.grace]
+            fresh = [r for r in claimed if r.due_at >= now - self.grace]
+            store.finish(session, [r.id for r in too_old if r.id], store.MISSED, now)
+            return self._prepare(session, fresh)
+
+    def _finish(self, sent: list[int], failed: list[int]) -> None:
+        with self.services.database.session() as session:
+            store.finish(session, sent, store.SENT, self.services.clock.now())
+            store.finish(session, failed, store.MISSED, self.services.clock.now())
 
     def _prepare(
         self, session: Session, reminders: list[Reminder]
