@@ -82,6 +82,10 @@ class VenueSeed(_Section):
 class StorageSettings(_Section):
     url: Annotated[str, Field(min_length=1)] = "sqlite:///samen.db"
     echo_sql: bool = False
+    # commands run in this many worker threads, off the event loop (SQLite has one writer)
+    workers: Annotated[int, Field(ge=1, le=64)] = 4
+    # a command not done by then (waiting for the database) is answered "busy, try again"
+    command_timeout_seconds: Annotated[float, Field(ge=0.1, le=300)] = 10.0
 
 
 class ConsoleSettings(_Section):
