@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
 from bot.clock import Clock
@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 MAX_LINE = 8000
 MAX_KNOWN_LOCALES = 100_000
 BUSY = N_("Samen is busy, try again in a moment.")
+UNREACHABLE = N_(
+    "Samen cannot reach its database just now, so nothing was changed. Try again in a minute."
+)
 
 
 def is_database_busy(error: BaseException) -> bool:
@@ -53,6 +56,19 @@ def is_database_busy(error: BaseException) -> bool:
         return False
     text = str(error.orig).lower()
     return "locked" in text or "lock timeout" in text or "busy" in text
+
+
+def is_database_unreachable(error: BaseException) -> bool:
+    """The database server is away: a refused or broken connection (not a bad statement)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    text = str(error.orig).lower()
+    return any(
+        sign in text
+        for sign in ("connection refused", "connection failed", "server closed", "terminat")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,14 +274,14 @@ class Dispatcher:
                     log.exception("listener of %s failed", topic)
         return Outcome(self, reply, outbox, invitations)
 
-    def busy_reply(self, invocation: Invocation) -> Reply:
-        """Busy, try again: in the asker's language as their last command found it, else
-        their platform's (the database may not answer now)."""
+    def busy_reply(self, invocation: Invocation, message: LazyText = BUSY) -> Reply:
+        """Busy (or unreachable), try again: in the asker's language as their last command
+        found it, else their platform's (the database may not answer now)."""
         known = self.locales.get((invocation.platform, invocation.user_id))
         t = self.catalogues.translator(
             known or normalise_locale(invocation.locale), self.settings.default_locale
         )
-        return Reply(text=t(BUSY), visibility=Visibility.PRIVATE, is_error=True)
+        return Reply(text=t(message), visibility=Visibility.PRIVATE, is_error=True)
 
     async def _transaction(
         self, invocation: Invocation, ticket: Ticket
@@ -326,6 +342,15 @@ class Dispatcher:
             if is_database_busy(error):
                 log.warning("command %r: the database is busy (%s)", spec.name, error)
                 reply = Reply(text=t(BUSY), visibility=Visibility.PRIVATE, is_error=True)
+            elif is_database_unreachable(error):
+                log.warning(
+                    "command %r (platform=%s user=%s): the database cannot be reached: %s",
+                    spec.name,
+                    invocation.platform,
+                    invocation.user_id,
+                    error.__class__.__name__,
+                )
+                reply = self.busy_reply(invocation, UNREACHABLE)
             else:
                 log.exception(
                     "command %r failed (platform=%s user=%s place=%s line=%r)",
