@@ -133,7 +133,10 @@ def invocation_of(
     options: dict[str, str] | None = None,
     text: str | None = None,
     shared: bool = False,
+    once: bool = True,
 ) -> Invocation:
+    """What the interaction says. ``once``: it carries the interaction's id, so that the
+    core runs it once whichever instance gets it (not for a refresh of the same click)."""
     user = interaction.user
     return Invocation(
         platform="discord",
@@ -146,6 +149,7 @@ def invocation_of(
         locale=str(interaction.locale),
         is_direct=interaction.guild_id is None,
         shared=shared,
+        event_id=str(interaction.id) if once else None,
     )
 
 
@@ -290,11 +294,11 @@ class DiscordAdapter:
                 if values.get(param.argument) is not None
             }
             if paragraphs:
+                asked = invocation_of(interaction, command=spec.name, options=given)
+                if not adapter.app.dispatcher.claim(asked):
+                    return  # another delivery of this interaction opens the form
                 # refuse a wrong option or a missing right before the member types a text
-                problem = await adapter.early_check(
-                    invocation_of(interaction, command=spec.name, options=given),
-                    tuple(p.name for p in paragraphs),
-                )
+                problem = await adapter.early_check(asked, tuple(p.name for p in paragraphs))
                 if problem is not None:
                     await interaction.response.send_message(
                         ephemeral=True, **adapter.parts(problem)
@@ -439,6 +443,8 @@ class DiscordAdapter:
     async def _answer_unknown(
         self, interaction: discord.Interaction[Any], data: dict[str, Any]
     ) -> None:
+        if not self.app.dispatcher.claim(invocation_of(interaction)):
+            return  # another delivery of this interaction was answered
         locale = normalise_locale(str(interaction.locale))
         custom_id = str(data.get("custom_id") or "")
         if interaction.type is discord.InteractionType.component:
@@ -479,6 +485,8 @@ class DiscordAdapter:
         if not done:
             await interaction.response.defer(ephemeral=private, thinking=True)
         outcome = await task
+        if outcome.dropped:
+            return  # handled already (another delivery of this interaction)
         try:
             reply = self._with_typed(outcome.reply, typed, str(interaction.locale))
             if not done:
@@ -521,6 +529,8 @@ class DiscordAdapter:
         if not done:
             await interaction.response.defer()  # a component: "deferred message update"
         outcome, fresh = await task
+        if outcome.dropped:
+            return  # handled already (another delivery of this click)
         reply = outcome.reply
         try:
             if not done:
@@ -543,10 +553,10 @@ class DiscordAdapter:
         asks for a refresh."""
         outcome = await self.app.dispatcher.run(invocation_of(interaction, text=invocation))
         reply = outcome.reply
-        if not reply.refresh or reply.is_error or interaction.message is None:
+        if outcome.dropped or not reply.refresh or reply.is_error or interaction.message is None:
             return outcome, None
         fresh = await self.app.dispatcher.dispatch(
-            invocation_of(interaction, text=reply.refresh, shared=True)
+            invocation_of(interaction, text=reply.refresh, shared=True, once=False)
         )
         return outcome, fresh
 

@@ -315,6 +315,7 @@ class MatrixAdapter:
             text=text,
             place=room_id,
             is_direct=self._is_direct(room_id),
+            event_id=event.event_id,  # handled once, by whichever instance claims it first
         )
         relates = event.source.get("content", {}).get("m.relates_to", {})
 

@@ -35,6 +35,7 @@ from bot.spec import CommandSpec, Role
 from bot.text import shorten
 from storage.circles import is_animator
 from storage.db import Database
+from storage.events import claim_event
 from storage.identity import Member, account_for
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,10 @@ class Invocation:
     # the answer replaces a message everyone sees (a button's refresh): it is written in the
     # community's language and leaves out what concerns only the asker
     shared: bool = False
+    # the platform's id of the event that said it (a Matrix event id, a Discord interaction
+    # id): the event is claimed before it runs, and a second delivery of it (to this or
+    # another instance) is dropped. None (the console, a refresh) is never deduplicated.
+    event_id: str | None = None
 
 
 Answer = Callable[[Reply], Awaitable[object]]
@@ -73,6 +78,9 @@ class Outcome:
     outbox: tuple[Notification, ...] = ()
     invitations: tuple[Invitation, ...] = ()
     sent: bool = False
+    # the event was handled already (another delivery of it, maybe by another instance):
+    # nothing ran, and there is nothing to show
+    dropped: bool = False
 
     async def follow_up(self) -> None:
         if self.sent:
@@ -206,6 +214,8 @@ class Dispatcher:
         answer before anybody is pinged about it. Without ``answer`` the caller shows the
         returned Reply itself, after the notifications (use :meth:`run` to choose)."""
         outcome = await self.run(invocation)
+        if outcome.dropped:
+            return outcome.reply
         try:
             if answer is not None:
                 await answer(outcome.reply)
@@ -215,7 +225,10 @@ class Dispatcher:
 
     async def run(self, invocation: Invocation) -> Outcome:
         """Run the command in its transaction; the Outcome holds the answer and, to be sent
-        once the answer was shown, what the committed command queued for others."""
+        once the answer was shown, what the committed command queued for others. An event
+        handled before (its id already claimed) runs nothing: the Outcome is ``dropped``."""
+        if not self.claim(invocation):
+            return Outcome(self, Reply(), dropped=True)
         prefix = self.settings.platform_prefix(invocation.platform)
         spec: CommandSpec | None = None
         try:
@@ -282,6 +295,19 @@ class Dispatcher:
         if self.seen.due(self.clock.now()):
             self.flush_seen()
         return Outcome(self, reply, tuple(outbox), tuple(invitations))
+
+    def claim(self, invocation: Invocation) -> bool:
+        """Take the invocation's event for this instance: False when it was taken before
+        (the same event delivered again, or to another instance sharing the database). In a
+        transaction of its own, before the command runs: a command is run at most once, even
+        when its instance dies while running it. Without an event id, always True."""
+        if invocation.event_id is None:
+            return True
+        now = self.clock.now()
+        if claim_event(self.database.engine, invocation.platform, invocation.event_id, now):
+            return True
+        log.debug("dropped %s event %s: handled already", invocation.platform, invocation.event_id)
+        return False
 
     async def check(self, invocation: Invocation, *, later: tuple[str, ...] = ()) -> Reply | None:
         """What a real run would answer if the given options or the asker's role are wrong

@@ -13,10 +13,12 @@ from typing import Any
 import discord
 import pytest
 import yarl
+from sqlmodel import select
 
 from adapters.discord_bot import DiscordAdapter
 from bot.app import App
 from bot.clock import Clock, SystemClock
+from storage.board import Post
 from tests.conftest import make_settings, start_adapter
 from tests.discord_standin import CHANNEL_ID, GUILD_ID, StandIn, opt, slash
 
@@ -647,3 +649,37 @@ async def test_a_form_opened_before_a_restart_gets_a_clear_answer_with_the_typed
         answer = (await standin.answer_to(click)).body
         assert answer["data"]["flags"] & 64
         assert "Deze knop werkt niet meer" in answer["data"]["content"]
+
+
+async def test_an_interaction_delivered_twice_is_answered_once(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discord may deliver an interaction again (a resumed gateway, a second instance during
+    a takeover): the command runs once and only the first delivery gets an answer; a second
+    delivery of a form's submit is not told that the form expired."""
+
+    def callbacks(payload: dict[str, Any]) -> int:
+        path = f"/interactions/{payload['id']}/{payload['token']}/callback"
+        return sum(1 for r in standin.requests if r.path == path)
+
+    async with running(standin, tmp_path / "s.db", monkeypatch) as (app, _):
+        modal = await need_post_form(standin, "A van for Saturday")
+        rows = modal_rows(modal, ["From Gent to Namur, 9h"])
+        submit = standin.interaction(
+            5, {"custom_id": modal["custom_id"], "components": rows}, ALICE
+        )
+        await standin.push(submit)
+        posted = (await standin.answer_to(submit)).body
+        assert "#1" in posted["data"]["embeds"][0]["title"]
+        asked = standin.interaction(2, slash("profile", "set", [opt("region", "gent")]), BOB)
+        await standin.push(asked)
+        await standin.answer_to(asked)
+        await standin.push(submit)  # the same two interactions, again
+        await standin.push(asked)
+        later = standin.interaction(2, slash("board", "show", [opt("post", "1")]), BOB)
+        await standin.push(later)  # answered after both repeats were read
+        await standin.answer_to(later)
+        await asyncio.sleep(0.3)
+        assert (callbacks(submit), callbacks(asked)) == (1, 1)
+        with app.database.session() as session:
+            assert len(session.exec(select(Post)).all()) == 1
