@@ -10,6 +10,7 @@ Paragraph parameters (a description, a pitch, a guide) are typed in a modal.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import inspect
 import json
@@ -242,6 +243,7 @@ class DiscordAdapter:
         self._mirror_again = False
         self.open_forms: set[str] = set()  # the custom_ids of the modals this process opened
         self._answering: set[asyncio.Task[None]] = set()
+        self._exits: contextlib.AsyncExitStack | None = None
         app.notifier.register(self)
         if self.settings.mirror_events:
             app.dispatcher.listen("meetups", self.schedule_mirror)
@@ -717,8 +719,38 @@ class DiscordAdapter:
     # -- running --------------------------------------------------------------------------------
 
     async def run(self) -> None:
+        """Log in, hold the gateway until cancelled, log out (one instance: bot/ownership.py
+        does the three steps itself when several may run)."""
+        await self.start()
+        try:
+            await self.listen()
+        finally:
+            await self.close()
+
+    async def start(self) -> None:
+        """Log in over HTTP and sync the commands (every instance: each can send
+        notifications)."""
         token = os.environ.get(self.settings.token_env, "")
         if not token:
             raise DiscordSetupError(f"set ${self.settings.token_env} to the bot's token")
-        async with self.client:
-            await self.client.start(token)
+        self._exits = contextlib.AsyncExitStack()
+        await self._exits.enter_async_context(self.client)
+        await self.client.login(token)
+
+    async def listen(self) -> None:
+        """The gateway connection, only in the instance that owns it: interactions arrive
+        here. Cancelled (another instance owns it now), it closes the gateway session, so
+        that Discord sends the interactions to the new owner's."""
+        try:
+            await self.client.connect()
+        finally:
+            ws = self.client.ws
+            if ws is not None and not self.client.is_closed():
+                with contextlib.suppress(Exception):
+                    await ws.close(code=1000)
+
+    async def close(self) -> None:
+        await self.client.close()
+        if self._exits is not None:
+            await self._exits.aclose()
+            self._exits = None
