@@ -305,6 +305,17 @@ _OPEN_MATCH_FACTS = (
     .outerjoin(PostTag, col(PostTag.post_id) == col(Post.id))
     .where(col(Post.id).in_(_IDS), col(Post.status) == OPEN)
 )
+# PostgreSQL, told only "tags of these posts" through the join, hashes the whole tag table (a
+# scan that grows with the board); the same list on the tag side lets it read the tags of
+# those posts from the primary key. SQLite already does, and keeps the plain join.
+_OPEN_MATCH_FACTS_PG = (
+    sa_select(
+        *(col(c) for c in (Post.id, Post.author_id, Post.sector, Post.region, Post.remote)),
+        col(PostTag.tag),
+    )
+    .outerjoin(PostTag, (col(PostTag.post_id) == col(Post.id)) & col(PostTag.post_id).in_(_IDS))
+    .where(col(Post.id).in_(_IDS), col(Post.status) == OPEN)
+)
 
 
 def open_match_facts(session: Session, ids: Iterable[int]) -> list[MatchFacts]:
@@ -315,7 +326,10 @@ def open_match_facts(session: Session, ids: Iterable[int]) -> list[MatchFacts]:
         return []
     columns: dict[int, tuple[int, str | None, str | None, bool]] = {}
     tags: dict[int, set[str]] = {}
-    rows = session.connection().execute(_OPEN_MATCH_FACTS, {"ids": wanted}).all()
+    connection = session.connection()
+    postgresql = connection.dialect.name == "postgresql"
+    statement = _OPEN_MATCH_FACTS_PG if postgresql else _OPEN_MATCH_FACTS
+    rows = connection.execute(statement, {"ids": wanted}).all()
     for post_id, author_id, sector, region, remote, name in rows:
         if post_id not in columns:
             columns[post_id] = (author_id, sector, region, bool(remote))

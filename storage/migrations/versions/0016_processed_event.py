@@ -5,8 +5,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0016"
+down_revision: str | None = "0015"
 
 
 def upgrade() -> None:
