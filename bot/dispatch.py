@@ -38,6 +38,7 @@ from bot.text import shorten
 from bot.workers import Busy, CommandPool, Ticket
 from storage.circles import is_animator
 from storage.db import Database
+from storage.events import claim_event
 from storage.identity import Member, account_for
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,10 @@ class Invocation:
     # the answer replaces a message everyone sees (a button's refresh): it is written in the
     # community's language and leaves out what concerns only the asker
     shared: bool = False
+    # the platform's id of the event that said it (a Matrix event id, a Discord interaction
+    # id): the event is claimed before it runs, and a second delivery of it (to this or
+    # another instance) is dropped. None (the console, a refresh) is never deduplicated.
+    event_id: str | None = None
 
 
 Answer = Callable[[Reply], Awaitable[object]]
@@ -102,6 +107,9 @@ class Outcome:
     outbox: tuple[Notification, ...] = ()
     invitations: tuple[Invitation, ...] = ()
     sent: bool = False
+    # the event was handled already (another delivery of it, maybe by another instance):
+    # nothing ran, and there is nothing to show
+    dropped: bool = False
 
     async def follow_up(self) -> None:
         if self.sent:
@@ -241,6 +249,8 @@ class Dispatcher:
         answer before anybody is pinged about it. Without ``answer`` the caller shows the
         returned Reply itself, after the notifications (use :meth:`run` to choose)."""
         outcome = await self.run(invocation)
+        if outcome.dropped:
+            return outcome.reply
         try:
             if answer is not None:
                 await answer(outcome.reply)
@@ -252,11 +262,11 @@ class Dispatcher:
         """Run the command in its transaction, in a worker thread (bot/workers.py); the
         Outcome holds the answer and, to be sent once the answer was shown, what the
         committed command queued for others. A command that cannot run in time (the database
-        is held, the pool is full) is answered "busy" and writes nothing."""
+        is held, the pool is full) is answered "busy" and writes nothing. An event handled
+        before (its id already claimed, see :meth:`claim`) runs nothing: the Outcome is
+        ``dropped``."""
         try:
-            reply, outbox, invitations, changed = await self.pool.run(
-                lambda ticket: self._transaction(invocation, ticket)
-            )
+            done = await self.pool.run(lambda ticket: self._transaction(invocation, ticket))
         except Busy as busy:
             log.warning(
                 "busy: %s (platform=%s user=%s command=%r)",
@@ -266,6 +276,9 @@ class Dispatcher:
                 invocation.command or shorten(invocation.text or "", 40),
             )
             return Outcome(self, self.busy_reply(invocation))
+        if done is None:
+            return Outcome(self, Reply(), dropped=True)
+        reply, outbox, invitations, changed = done
         for topic in changed:  # on the main loop: listeners schedule work of their own
             for listener in self.listeners.get(topic, ()):
                 try:
@@ -285,9 +298,18 @@ class Dispatcher:
 
     async def _transaction(
         self, invocation: Invocation, ticket: Ticket
-    ) -> tuple[Reply, tuple[Notification, ...], tuple[Invitation, ...], set[str]]:
+    ) -> tuple[Reply, tuple[Notification, ...], tuple[Invitation, ...], set[str]] | None:
         """The command, in a worker thread: its answer, what it queued and the topics it
-        changed (all empty unless it committed)."""
+        changed (all empty unless it committed); None for an event handled before."""
+        try:
+            if not self.claim(invocation):
+                return None
+        except Exception as error:  # the database cannot take the claim: nothing runs
+            log.warning(
+                "cannot claim %s event %s: %s", invocation.platform, invocation.event_id, error
+            )
+            message = UNREACHABLE if is_database_unreachable(error) else BUSY
+            return self.busy_reply(invocation, message), (), (), set()
         prefix = self.settings.platform_prefix(invocation.platform)
         spec: CommandSpec | None = None
         try:
@@ -366,6 +388,34 @@ class Dispatcher:
         if self.seen.due(self.clock.now()):
             self.flush_seen()
         return reply, tuple(outbox), tuple(invitations), changed
+
+    def claim(self, invocation: Invocation) -> bool:
+        """Take the invocation's event for this instance: False when it was taken before
+        (the same event delivered again, or to another instance sharing the database). In a
+        transaction of its own, before the command runs: a command is run at most once, even
+        when its instance dies while running it. Without an event id, always True."""
+        if invocation.event_id is None:
+            return True
+        now = self.clock.now()
+        if claim_event(self.database.engine, invocation.platform, invocation.event_id, now):
+            return True
+        log.debug("dropped %s event %s: handled already", invocation.platform, invocation.event_id)
+        return False
+
+    async def claimed(self, invocation: Invocation) -> bool:
+        """:meth:`claim`, in a worker thread: for an adapter that handles an event itself (a
+        form to open, an expired button to explain). A database that cannot take the claim
+        lets the event through: at worst it is answered twice."""
+        try:
+            return await self.pool.run(lambda _: self._claim_async(invocation))
+        except Exception as error:
+            log.warning(
+                "cannot claim %s event %s: %s", invocation.platform, invocation.event_id, error
+            )
+            return True
+
+    async def _claim_async(self, invocation: Invocation) -> bool:
+        return self.claim(invocation)
 
     async def check(
         self,
