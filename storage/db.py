@@ -32,7 +32,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-BUSY_TIMEOUT = 5.0  # seconds a statement waits for SQLite's write lock, unless told
+BUSY_TIMEOUT = 5.0  # seconds a statement waits for another's lock (SQLite, PostgreSQL)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, busy_timeout: float) -> None:
@@ -64,7 +64,10 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout: float = BUSY_TIME
             engine, "connect", lambda connection, _: _sqlite_pragmas(connection, busy_timeout)
         )
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    # the same bound on PostgreSQL: a statement waiting for another's row or table lock gives
+    # up ("lock timeout") rather than hold its worker until the lock is released
+    options = f"-c lock_timeout={int(busy_timeout * 1000)}"
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"options": options})
 
 
 class WalCheckpointer:

@@ -188,3 +188,46 @@ async def test_a_full_pool_answers_busy_at_once_and_serves_again_after() -> None
     finally:
         go_on.set()
         pool.close()
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_a_held_row_lock_makes_a_write_say_busy_and_stalls_nothing(
+    postgres_migrated: str,
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import _empty_postgres
+
+    _empty_postgres(postgres_migrated)
+    settings = make_settings(postgres_migrated)
+    settings = settings.model_copy(
+        update={"storage": settings.storage.model_copy(update={"command_timeout_seconds": 1.0})}
+    )
+    app = App(settings, clock=FakeClock())
+    app.prepare_database()
+    bot = MemoryAdapter(app)
+    other = create_engine(postgres_migrated)
+    try:
+        assert not (await bot.say("alice", "!profile set region=Gent")).is_error
+        async with Ticker() as ticker:
+            with other.connect() as holder:
+                # another transaction holds alice's row, as a slow writer would
+                holder.execute(text("SELECT id FROM member FOR UPDATE"))
+                began = time.perf_counter()
+                answer = await bot.say("alice", "!profile set region=Antwerpen")
+                waited = time.perf_counter() - began
+                shown = await bot.say("alice", "!profile show")  # reads are not held
+                holder.rollback()
+        assert answer.is_error and answer.text == BUSY_NL
+        assert waited < 2.0
+        assert "Gent" in {field.value for field in shown.fields}
+        assert ticker.worst < 0.2, f"the event loop stalled {ticker.worst:.3f} s"
+        for _ in range(100):
+            if not app.dispatcher.pool.pending:
+                break
+            await asyncio.sleep(0.05)
+        shown = await bot.say("alice", "!profile show")
+        assert "Gent" in {field.value for field in shown.fields}  # nothing was kept
+    finally:
+        other.dispose()
+        app.database.dispose()
