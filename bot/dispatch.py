@@ -11,6 +11,8 @@ transaction is rolled back, so a failed command writes nothing.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
@@ -44,6 +46,12 @@ log = logging.getLogger(__name__)
 
 MAX_LINE = 8000
 MAX_KNOWN_LOCALES = 100_000
+# SQLite has one writer: a command's statement waits this long for its lock, then the command
+# is rolled back and tried again after a pause, its worker serving others meanwhile (the
+# reads go on: SQLite's readers never wait for its writer), until its timeout says "busy"
+COMMAND_LOCK_WAIT = 0.2  # seconds
+RETRY_PAUSE = 0.05  # seconds, growing with each try, up to MAX_RETRY_PAUSE
+MAX_RETRY_PAUSE = 0.5
 BUSY = N_("Samen is busy, try again in a moment.")
 
 
@@ -237,19 +245,32 @@ class Dispatcher:
         Outcome holds the answer and, to be sent once the answer was shown, what the
         committed command queued for others. A command that cannot run in time (the database
         is held, the pool is full) is answered "busy" and writes nothing."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.pool.timeout
+        attempt = 0
         try:
-            reply, outbox, invitations, changed = await self.pool.run(
-                lambda ticket: self._transaction(invocation, ticket)
-            )
+            while True:
+                done = await self.pool.run(
+                    functools.partial(self._transaction, invocation, attempt=attempt), deadline
+                )
+                if done is not None:
+                    break
+                attempt += 1  # SQLite's write lock is held: give the worker back, then again
+                pause = min(RETRY_PAUSE * attempt, MAX_RETRY_PAUSE)
+                if loop.time() + pause >= deadline:
+                    raise Busy("the database stayed locked")
+                await asyncio.sleep(pause)
         except Busy as busy:
             log.warning(
-                "busy: %s (platform=%s user=%s command=%r)",
+                "busy: %s (platform=%s user=%s command=%r, %d tries)",
                 busy,
                 invocation.platform,
                 invocation.user_id,
                 invocation.command or shorten(invocation.text or "", 40),
+                attempt + 1,
             )
             return Outcome(self, self.busy_reply(invocation))
+        reply, outbox, invitations, changed = done
         for topic in changed:  # on the main loop: listeners schedule work of their own
             for listener in self.listeners.get(topic, ()):
                 try:
@@ -268,10 +289,11 @@ class Dispatcher:
         return Reply(text=t(BUSY), visibility=Visibility.PRIVATE, is_error=True)
 
     async def _transaction(
-        self, invocation: Invocation, ticket: Ticket
-    ) -> tuple[Reply, tuple[Notification, ...], tuple[Invitation, ...], set[str]]:
+        self, invocation: Invocation, ticket: Ticket, *, attempt: int = 0
+    ) -> tuple[Reply, tuple[Notification, ...], tuple[Invitation, ...], set[str]] | None:
         """The command, in a worker thread: its answer, what it queued and the topics it
-        changed (all empty unless it committed)."""
+        changed (all empty unless it committed); None when SQLite's write lock was held past
+        COMMAND_LOCK_WAIT (rolled back: the caller tries again)."""
         prefix = self.settings.platform_prefix(invocation.platform)
         spec: CommandSpec | None = None
         try:
@@ -291,14 +313,15 @@ class Dispatcher:
         t = self.catalogues.translator(
             normalise_locale(invocation.locale), self.settings.default_locale
         )
-        session = self.database.open_session()
+        session = self.database.open_session(command=True)
         outbox: list[Notification] = []
         changed: set[str] = set()
         invitations: list[Invitation] = []
         try:
             ctx = self._context(session, invocation, shared=invocation.shared)
             t = ctx.t
-            self._check_rate(ctx, spec)
+            if attempt == 0:  # a try again after a held lock is the same command
+                self._check_rate(ctx, spec)
             self._check_role(ctx, spec)
             arguments = await self._convert(ctx, spec, raw)
             if spec.role is Role.ANIMATOR:
@@ -323,6 +346,11 @@ class Dispatcher:
             reply = self.busy_reply(invocation)
         except Exception as error:
             session.rollback()
+            if is_database_busy(error) and self.database.command_engine is not (
+                self.database.engine
+            ):
+                log.debug("command %r waits for SQLite's write lock (try %d)", spec.name, attempt)
+                return None
             if is_database_busy(error):
                 log.warning("command %r: the database is busy (%s)", spec.name, error)
                 reply = Reply(text=t(BUSY), visibility=Visibility.PRIVATE, is_error=True)
