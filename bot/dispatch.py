@@ -367,7 +367,7 @@ class Dispatcher:
         finally:
             session.close()
         if self.seen.due(self.clock.now()):
-            self.flush_seen()
+            self.flush_seen(quick=True)
         return reply, tuple(outbox), tuple(invitations), changed
 
     async def check(
@@ -473,13 +473,23 @@ class Dispatcher:
         """Call ``listener`` after a command that changed ``topic`` (e.g. "meetups")."""
         self.listeners.setdefault(topic, []).append(listener)
 
-    def flush_seen(self) -> None:
-        """Write the batch of last-seen times (also called when the app stops)."""
+    def flush_seen(self, *, quick: bool = False) -> None:
+        """Write the batch of last-seen times (also called when the app stops). ``quick``
+        (after a command, in its worker): wait for SQLite's lock only as long as a command
+        does; a batch that could not be written then is dropped, and its accounts are seen
+        again at their next command (the database still has their older time)."""
+        session = self.database.open_session(command=quick)
         try:
-            with self.database.session() as session:
-                self.seen.flush(session, self.clock.now())
-        except Exception:
-            log.exception("could not record when accounts were last seen")
+            self.seen.flush(session, self.clock.now())
+            session.commit()
+        except Exception as error:
+            session.rollback()
+            if quick and is_database_busy(error):
+                log.info("last-seen times not recorded: the database is busy")
+            else:
+                log.exception("could not record when accounts were last seen")
+        finally:
+            session.close()
 
     @staticmethod
     def _apology(t: Translator) -> Reply:
