@@ -507,16 +507,26 @@ async def serve(
     rss["burst"] = memory_mb()
     lags = [received[k] - due for k in keys if k in received]
     others = [k for k in received if k not in keys]
-    with app.database.session() as session:
-        from sqlmodel import col, func, select
+    from sqlmodel import col, func, select
 
-        from storage.meetups import Reminder
+    from storage.meetups import Reminder
 
-        marked_sent = session.exec(
-            select(func.count())
-            .select_from(Reminder)
-            .where(col(Reminder.id).in_(config["burst_ids"]), Reminder.state == "sent")
-        ).one()
+    def count_marked() -> int:
+        with app.database.session() as session:
+            return int(
+                session.exec(
+                    select(func.count())
+                    .select_from(Reminder)
+                    .where(col(Reminder.id).in_(config["burst_ids"]), Reminder.state == "sent")
+                ).one()
+            )
+
+    # the rows are marked sent in a worker thread once the batch's last one was delivered
+    for _ in range(100):
+        marked_sent = await asyncio.to_thread(count_marked)
+        if marked_sent >= len(config["burst_ids"]):
+            break
+        await asyncio.sleep(0.05)
     burst_profile = (
         hotspots(burst_profiler, "burst of reminders", max(lags) if lags else 1.0)
         if burst_profiler

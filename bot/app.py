@@ -10,7 +10,7 @@ from typing import Protocol
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.dispatch import Dispatcher
+from bot.dispatch import COMMAND_LOCK_WAIT, Dispatcher
 from bot.i18n import Catalogues
 from bot.notifier import NotifierHub, PlaceTarget
 from bot.ownership import OwnedAdapter, ownership, serve_owned
@@ -72,6 +72,7 @@ class App:
             settings.storage.url,
             echo=settings.storage.echo_sql,
             busy_timeout=settings.storage.command_timeout_seconds,
+            command_wait=COMMAND_LOCK_WAIT,
         )
         self.catalogues = Catalogues(settings.zone)
         self.registry = build_registry(self.catalogues)

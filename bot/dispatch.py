@@ -11,6 +11,9 @@ transaction is rolled back, so a failed command writes nothing.
 
 from __future__ import annotations
 
+import asyncio
+import enum
+import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
@@ -45,7 +48,23 @@ log = logging.getLogger(__name__)
 
 MAX_LINE = 8000
 MAX_KNOWN_LOCALES = 100_000
+# SQLite has one writer: a command's statement waits this long for its lock, then the command
+# is rolled back and tried again after a pause, its worker serving others meanwhile (the
+# reads go on: SQLite's readers never wait for its writer), until its timeout says "busy"
+COMMAND_LOCK_WAIT = 0.2  # seconds
+RETRY_PAUSE = 0.05  # seconds, growing with each try, up to MAX_RETRY_PAUSE
+MAX_RETRY_PAUSE = 0.5
 BUSY = N_("Samen is busy, try again in a moment.")
+
+
+class Signal(enum.Enum):
+    """What a command's transaction says instead of an answer."""
+
+    DROPPED = "dropped"  # its event was handled before: nothing ran, nothing is answered
+    RETRY = "retry"  # SQLite's write lock was held: rolled back, to be tried again
+
+
+Transaction = tuple[Reply, tuple[Notification, ...], tuple[Invitation, ...], set[str]]
 UNREACHABLE = N_(
     "Samen cannot reach its database just now, so nothing was changed. Try again in a minute."
 )
@@ -265,18 +284,32 @@ class Dispatcher:
         is held, the pool is full) is answered "busy" and writes nothing. An event handled
         before (its id already claimed, see :meth:`claim`) runs nothing: the Outcome is
         ``dropped``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.pool.timeout
+        attempt = 0
         try:
-            done = await self.pool.run(lambda ticket: self._transaction(invocation, ticket))
+            while True:
+                done = await self.pool.run(
+                    functools.partial(self._transaction, invocation, attempt=attempt), deadline
+                )
+                if done is not Signal.RETRY:
+                    break
+                attempt += 1  # SQLite's write lock is held: give the worker back, then again
+                pause = min(RETRY_PAUSE * attempt, MAX_RETRY_PAUSE)
+                if loop.time() + pause >= deadline:
+                    raise Busy("the database stayed locked")
+                await asyncio.sleep(pause)
         except Busy as busy:
             log.warning(
-                "busy: %s (platform=%s user=%s command=%r)",
+                "busy: %s (platform=%s user=%s command=%r, %d tries)",
                 busy,
                 invocation.platform,
                 invocation.user_id,
                 invocation.command or shorten(invocation.text or "", 40),
+                attempt + 1,
             )
             return Outcome(self, self.busy_reply(invocation))
-        if done is None:
+        if done is Signal.DROPPED:
             return Outcome(self, Reply(), dropped=True)
         reply, outbox, invitations, changed = done
         for topic in changed:  # on the main loop: listeners schedule work of their own
@@ -297,13 +330,15 @@ class Dispatcher:
         return Reply(text=t(message), visibility=Visibility.PRIVATE, is_error=True)
 
     async def _transaction(
-        self, invocation: Invocation, ticket: Ticket
-    ) -> tuple[Reply, tuple[Notification, ...], tuple[Invitation, ...], set[str]] | None:
+        self, invocation: Invocation, ticket: Ticket, *, attempt: int = 0
+    ) -> Transaction | Signal:
         """The command, in a worker thread: its answer, what it queued and the topics it
-        changed (all empty unless it committed); None for an event handled before."""
+        changed (all empty unless it committed); DROPPED for an event handled before; RETRY
+        when SQLite's write lock was held past COMMAND_LOCK_WAIT (rolled back: the caller
+        tries again, and the event, claimed on the first try, stays this instance's)."""
         try:
-            if not self.claim(invocation):
-                return None
+            if attempt == 0 and not self.claim(invocation):
+                return Signal.DROPPED
         except Exception as error:  # the database cannot take the claim: nothing runs
             log.warning(
                 "cannot claim %s event %s: %s", invocation.platform, invocation.event_id, error
@@ -329,14 +364,15 @@ class Dispatcher:
         t = self.catalogues.translator(
             normalise_locale(invocation.locale), self.settings.default_locale
         )
-        session = self.database.open_session()
+        session = self.database.open_session(command=True)
         outbox: list[Notification] = []
         changed: set[str] = set()
         invitations: list[Invitation] = []
         try:
             ctx = self._context(session, invocation, shared=invocation.shared)
             t = ctx.t
-            self._check_rate(ctx, spec)
+            if attempt == 0:  # a try again after a held lock is the same command
+                self._check_rate(ctx, spec)
             self._check_role(ctx, spec)
             arguments = await self._convert(ctx, spec, raw)
             if spec.role is Role.ANIMATOR:
@@ -361,6 +397,11 @@ class Dispatcher:
             reply = self.busy_reply(invocation)
         except Exception as error:
             session.rollback()
+            if is_database_busy(error) and self.database.command_engine is not (
+                self.database.engine
+            ):
+                log.debug("command %r waits for SQLite's write lock (try %d)", spec.name, attempt)
+                return Signal.RETRY
             if is_database_busy(error):
                 log.warning("command %r: the database is busy (%s)", spec.name, error)
                 reply = Reply(text=t(BUSY), visibility=Visibility.PRIVATE, is_error=True)
@@ -386,7 +427,7 @@ class Dispatcher:
         finally:
             session.close()
         if self.seen.due(self.clock.now()):
-            self.flush_seen()
+            self.flush_seen(quick=True)
         return reply, tuple(outbox), tuple(invitations), changed
 
     def claim(self, invocation: Invocation) -> bool:
@@ -520,13 +561,23 @@ class Dispatcher:
         """Call ``listener`` after a command that changed ``topic`` (e.g. "meetups")."""
         self.listeners.setdefault(topic, []).append(listener)
 
-    def flush_seen(self) -> None:
-        """Write the batch of last-seen times (also called when the app stops)."""
+    def flush_seen(self, *, quick: bool = False) -> None:
+        """Write the batch of last-seen times (also called when the app stops). ``quick``
+        (after a command, in its worker): wait for SQLite's lock only as long as a command
+        does; a batch that could not be written then is dropped, and its accounts are seen
+        again at their next command (the database still has their older time)."""
+        session = self.database.open_session(command=quick)
         try:
-            with self.database.session() as session:
-                self.seen.flush(session, self.clock.now())
-        except Exception:
-            log.exception("could not record when accounts were last seen")
+            self.seen.flush(session, self.clock.now())
+            session.commit()
+        except Exception as error:
+            session.rollback()
+            if quick and is_database_busy(error):
+                log.info("last-seen times not recorded: the database is busy")
+            else:
+                log.exception("could not record when accounts were last seen")
+        finally:
+            session.close()
 
     @staticmethod
     def _apology(t: Translator) -> Reply:

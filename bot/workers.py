@@ -87,19 +87,23 @@ class CommandPool:
         self._loops_lock = threading.Lock()
         self._closed = False
 
-    async def run(self, work: Work[T]) -> T:
+    async def run(self, work: Work[T], deadline: float | None = None) -> T:
         """``work(ticket)`` in a worker thread, on that thread's own event loop; its result,
-        or :class:`Busy` when it is not done within the pool's timeout (a caller that stops
-        waiting sooner, cancelled by ``asyncio.wait_for``, abandons it the same way)."""
+        or :class:`Busy` when it is not done within the pool's timeout or by ``deadline``
+        (the running loop's time), whichever is first. A caller that stops waiting sooner,
+        cancelled by ``asyncio.wait_for``, abandons it the same way."""
         if self._closed or self.pending >= self.capacity:
             raise Busy("the command pool is full")
-        ticket = Ticket()
         loop = asyncio.get_running_loop()
+        seconds = self.timeout if deadline is None else min(self.timeout, deadline - loop.time())
+        if seconds <= 0:
+            raise Busy("the command ran past its timeout")
+        ticket = Ticket()
         self.pending += 1
         future = loop.run_in_executor(self._executor, self._work, work, ticket)
         future.add_done_callback(self._finished)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self.timeout)
+            return await asyncio.wait_for(asyncio.shield(future), seconds)
         except TimeoutError:
             if ticket.abandon():
                 raise Busy("the command ran past its timeout") from None

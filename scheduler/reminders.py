@@ -339,7 +339,7 @@ class ReminderService:
             resumed, missed = store.recover_interrupted(session, now, now - self.grace, self.lease)
         if resumed or missed:
             log.info("reminders: %s resumed after an interruption, %s missed", resumed, missed)
-        self.poke()
+        self._wake_at(self._next_due())  # at start-up, before anything else is served
 
     def poke(self) -> None:
         """Reschedule the wake-up at the earliest pending reminder, or the moment the oldest

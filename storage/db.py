@@ -32,7 +32,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-BUSY_TIMEOUT = 5.0  # seconds a statement waits for SQLite's write lock, unless told
+BUSY_TIMEOUT = 5.0  # seconds a statement waits for another's lock (SQLite, PostgreSQL)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, busy_timeout: float) -> None:
@@ -64,7 +64,10 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout: float = BUSY_TIME
             engine, "connect", lambda connection, _: _sqlite_pragmas(connection, busy_timeout)
         )
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    # the same bound on PostgreSQL: a statement waiting for another's row or table lock gives
+    # up ("lock timeout") rather than hold its worker until the lock is released
+    options = f"-c lock_timeout={int(busy_timeout * 1000)}"
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"options": options})
 
 
 class WalCheckpointer:
@@ -105,9 +108,23 @@ def alembic_config(engine: Engine) -> Config:
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False, busy_timeout: float = BUSY_TIMEOUT):
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        busy_timeout: float = BUSY_TIMEOUT,
+        command_wait: float | None = None,
+    ):
+        """``busy_timeout``: how long a statement waits for another's lock. ``command_wait``
+        (SQLite): how long a command's statement waits instead, on connections of their own,
+        before its caller rolls it back and tries again; a command waiting for the one writer
+        then gives its worker back to the others meanwhile (bot/dispatch.py)."""
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, echo=echo, busy_timeout=busy_timeout)
+        self.command_engine = self.engine
+        if command_wait is not None and self.is_sqlite:
+            self.command_engine = make_engine(self.url, echo=echo, busy_timeout=command_wait)
         self._on_dispose: list[Callable[[], None]] = []
         database = make_url(self.url).database if self.is_sqlite else None
         self.checkpointer = (
@@ -129,9 +146,10 @@ class Database:
                 session.rollback()
                 raise
 
-    def open_session(self) -> Session:
-        """A session the caller commits or rolls back itself."""
-        return Session(self.engine, expire_on_commit=False)
+    def open_session(self, *, command: bool = False) -> Session:
+        """A session the caller commits or rolls back itself (a ``command``'s: on the
+        connections that wait ``command_wait`` for SQLite's lock)."""
+        return Session(self.command_engine if command else self.engine, expire_on_commit=False)
 
     def upgrade(self, revision: str = "head") -> None:
         command.upgrade(alembic_config(self.engine), revision)
@@ -156,4 +174,6 @@ class Database:
         if self.checkpointer is not None:
             self.checkpointer.stop()
             self.checkpointer = None
+        if self.command_engine is not self.engine:
+            self.command_engine.dispose()
         self.engine.dispose()

@@ -83,11 +83,12 @@ class Ticker:
             await self._task
 
 
-def busy_app(tmp_path: Path, timeout: float, *, busy_timeout: float | None = None) -> App:
+def busy_app(
+    tmp_path: Path, timeout: float, *, busy_timeout: float | None = None, workers: int = 4
+) -> App:
     settings = make_settings(f"sqlite:///{tmp_path / 'samen.db'}")
-    settings = settings.model_copy(
-        update={"storage": settings.storage.model_copy(update={"command_timeout_seconds": timeout})}
-    )
+    storage = {"command_timeout_seconds": timeout, "workers": workers}
+    settings = settings.model_copy(update={"storage": settings.storage.model_copy(update=storage)})
     database = Database(settings.storage.url, busy_timeout=busy_timeout) if busy_timeout else None
     app = App(settings, clock=FakeClock(), database=database)
     app.prepare_database()
@@ -134,12 +135,42 @@ async def test_a_held_write_lock_stalls_nothing_and_a_write_says_busy(
     assert "Antwerpen" in {field.value for field in shown.fields}
 
 
+async def test_a_write_waiting_for_the_lock_holds_no_worker_and_goes_through_after(
+    tmp_path: Path,
+) -> None:
+    """One worker only: the write that waits for SQLite's lock gives it back between its
+    tries, so that another member's read is answered meanwhile; the write goes through once
+    the lock is released, within its timeout (3 s)."""
+    app = busy_app(tmp_path, timeout=3.0, workers=1)
+    bot = MemoryAdapter(app)
+    try:
+        await bot.say("alice", "!profile set region=Gent")
+        await bot.say("bob", "!profile set region=Gent")
+        with write_locked(tmp_path / "samen.db", 1.5) as released:
+            writing = asyncio.create_task(bot.say("alice", "!profile set region=Antwerpen"))
+            await asyncio.sleep(0.3)  # the write is waiting for the lock by now
+            assert not writing.done()
+            began = time.perf_counter()
+            shown = await bot.say("bob", "!profile show")
+            read_took = time.perf_counter() - began
+            assert not released.is_set()
+            written = await writing
+            assert released.is_set()  # the write went through once the lock was gone
+        assert "Gent" in {field.value for field in shown.fields}
+        assert read_took < 0.5, f"the read waited {read_took:.2f} s behind the write"
+        assert not written.is_error, written.text
+        shown = await bot.say("alice", "!profile show")
+        assert "Antwerpen" in {field.value for field in shown.fields}
+    finally:
+        app.database.dispose()
+
+
 async def test_a_command_that_gets_the_lock_after_its_timeout_keeps_nothing(
     tmp_path: Path,
 ) -> None:
-    """SQLite waits longer for its lock (5 s) than the member is kept waiting (0.5 s): the
-    command goes on in its worker after "busy" was said, and rolls back instead of
-    committing once it gets the lock."""
+    """SQLite waits longer for its lock (5 s, on the one engine a Database given to App has)
+    than the member is kept waiting (0.5 s): the command goes on in its worker after "busy"
+    was said, and rolls back instead of committing once it gets the lock."""
     app = busy_app(tmp_path, timeout=0.5, busy_timeout=5.0)
     bot = MemoryAdapter(app)
     try:
@@ -188,3 +219,46 @@ async def test_a_full_pool_answers_busy_at_once_and_serves_again_after() -> None
     finally:
         go_on.set()
         pool.close()
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_a_held_row_lock_makes_a_write_say_busy_and_stalls_nothing(
+    postgres_migrated: str,
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import _empty_postgres
+
+    _empty_postgres(postgres_migrated)
+    settings = make_settings(postgres_migrated)
+    settings = settings.model_copy(
+        update={"storage": settings.storage.model_copy(update={"command_timeout_seconds": 1.0})}
+    )
+    app = App(settings, clock=FakeClock())
+    app.prepare_database()
+    bot = MemoryAdapter(app)
+    other = create_engine(postgres_migrated)
+    try:
+        assert not (await bot.say("alice", "!profile set region=Gent")).is_error
+        async with Ticker() as ticker:
+            with other.connect() as holder:
+                # another transaction holds alice's row, as a slow writer would
+                holder.execute(text("SELECT id FROM member FOR UPDATE"))
+                began = time.perf_counter()
+                answer = await bot.say("alice", "!profile set region=Antwerpen")
+                waited = time.perf_counter() - began
+                shown = await bot.say("alice", "!profile show")  # reads are not held
+                holder.rollback()
+        assert answer.is_error and answer.text == BUSY_NL
+        assert waited < 2.0
+        assert "Gent" in {field.value for field in shown.fields}
+        assert ticker.worst < 0.2, f"the event loop stalled {ticker.worst:.3f} s"
+        for _ in range(100):
+            if not app.dispatcher.pool.pending:
+                break
+            await asyncio.sleep(0.05)
+        shown = await bot.say("alice", "!profile show")
+        assert "Gent" in {field.value for field in shown.fields}  # nothing was kept
+    finally:
+        other.dispose()
+        app.database.dispose()
