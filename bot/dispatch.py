@@ -62,6 +62,7 @@ class Signal(enum.Enum):
 
     DROPPED = "dropped"  # its event was handled before: nothing ran, nothing is answered
     RETRY = "retry"  # SQLite's write lock was held: rolled back, to be tried again
+    RETRY_UNCLAIMED = "retry-unclaimed"  # the same, before its event could even be claimed
 
 
 Transaction = tuple[Reply, tuple[Notification, ...], tuple[Invitation, ...], set[str]]
@@ -287,12 +288,16 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.pool.timeout
         attempt = 0
+        claim = invocation.event_id is not None
         try:
             while True:
                 done = await self.pool.run(
-                    functools.partial(self._transaction, invocation, attempt=attempt), deadline
+                    functools.partial(self._transaction, invocation, attempt=attempt, claim=claim),
+                    deadline,
                 )
-                if done is not Signal.RETRY:
+                if done is Signal.RETRY:
+                    claim = False  # the event is this instance's already
+                elif done is not Signal.RETRY_UNCLAIMED:
                     break
                 attempt += 1  # SQLite's write lock is held: give the worker back, then again
                 pause = min(RETRY_PAUSE * attempt, MAX_RETRY_PAUSE)
@@ -330,16 +335,20 @@ class Dispatcher:
         return Reply(text=t(message), visibility=Visibility.PRIVATE, is_error=True)
 
     async def _transaction(
-        self, invocation: Invocation, ticket: Ticket, *, attempt: int = 0
+        self, invocation: Invocation, ticket: Ticket, *, attempt: int = 0, claim: bool = True
     ) -> Transaction | Signal:
         """The command, in a worker thread: its answer, what it queued and the topics it
         changed (all empty unless it committed); DROPPED for an event handled before; RETRY
         when SQLite's write lock was held past COMMAND_LOCK_WAIT (rolled back: the caller
-        tries again, and the event, claimed on the first try, stays this instance's)."""
+        tries again; the event, once claimed, stays this instance's: ``claim`` is False)."""
         try:
-            if attempt == 0 and not self.claim(invocation):
+            if claim and not self.claim(invocation):
                 return Signal.DROPPED
         except Exception as error:  # the database cannot take the claim: nothing runs
+            if is_database_busy(error) and self.database.command_engine is not (
+                self.database.engine
+            ):
+                return Signal.RETRY_UNCLAIMED  # SQLite's write lock is held: again, later
             log.warning(
                 "cannot claim %s event %s: %s", invocation.platform, invocation.event_id, error
             )
@@ -438,7 +447,9 @@ class Dispatcher:
         if invocation.event_id is None:
             return True
         now = self.clock.now()
-        if claim_event(self.database.engine, invocation.platform, invocation.event_id, now):
+        # the commands' engine: on SQLite its statements wait only briefly for the write lock
+        engine = self.database.command_engine
+        if claim_event(engine, invocation.platform, invocation.event_id, now):
             return True
         log.debug("dropped %s event %s: handled already", invocation.platform, invocation.event_id)
         return False

@@ -262,3 +262,28 @@ async def test_on_postgresql_a_held_row_lock_makes_a_write_say_busy_and_stalls_n
     finally:
         other.dispose()
         app.database.dispose()
+
+
+async def test_an_event_that_waits_for_the_lock_is_answered_once_after_it(
+    tmp_path: Path,
+) -> None:
+    """A platform event (with its id) said while SQLite's write lock is held: its claim and
+    its command wait their turn, it is answered once the lock is gone (not dropped as a
+    repeat of itself), and a second delivery of it afterwards is dropped."""
+    app = busy_app(tmp_path, timeout=3.0, workers=1)
+    bot = MemoryAdapter(app)
+    try:
+        await bot.say("alice", "!profile set region=Gent")
+        with write_locked(tmp_path / "samen.db", 1.0) as released:
+            written = await bot.say("alice", "!profile set region=Antwerpen", event_id="$ev1")
+            assert released.is_set()
+        assert not written.is_error, written.text
+        assert written.text  # answered, not dropped
+        shown = await bot.say("alice", "!profile show")
+        assert "Antwerpen" in {field.value for field in shown.fields}
+        again = await bot.say("alice", "!profile set region=Brugge", event_id="$ev1")
+        assert again.text == ""  # the same event again: nothing runs, nothing is answered
+        shown = await bot.say("alice", "!profile show")
+        assert "Antwerpen" in {field.value for field in shown.fields}
+    finally:
+        app.database.dispose()
