@@ -341,8 +341,15 @@ class Dispatcher:
         changed (all empty unless it committed); DROPPED for an event handled before; RETRY
         when SQLite's write lock was held past COMMAND_LOCK_WAIT (rolled back: the caller
         tries again; the event, once claimed, stays this instance's: ``claim`` is False)."""
+        # PostgreSQL: the event is claimed inside the command's own transaction. Another
+        # instance claiming it too waits for that transaction: it finds the key once the
+        # command committed, and takes the event over when this instance died before. So a
+        # command is run, and its member answered, once, even across a crash. (SQLite has one
+        # instance, and a claim in the transaction would make every read a write: claimed
+        # before, in a transaction of its own.)
+        in_transaction = claim and not self.database.is_sqlite
         try:
-            if claim and not self.claim(invocation):
+            if claim and not in_transaction and not self.claim(invocation):
                 return Signal.DROPPED
         except Exception as error:  # the database cannot take the claim: nothing runs
             if is_database_busy(error) and self.database.command_engine is not (
@@ -360,6 +367,8 @@ class Dispatcher:
             spec, tokens = self._find(invocation)
             raw = self._values(spec, invocation, tokens)
         except UserError as error:
+            if in_transaction and not self._claim_answered(invocation):
+                return Signal.DROPPED
             t = self._fallback_translator(invocation)
             return self.error_reply(t, error, spec, prefix), (), (), set()
         except Exception:
@@ -369,6 +378,8 @@ class Dispatcher:
                 invocation.platform,
                 invocation.user_id,
             )
+            if in_transaction and not self._claim_answered(invocation):
+                return Signal.DROPPED
             return self._apology(self._fallback_translator(invocation)), (), (), set()
         t = self.catalogues.translator(
             normalise_locale(invocation.locale), self.settings.default_locale
@@ -377,7 +388,13 @@ class Dispatcher:
         outbox: list[Notification] = []
         changed: set[str] = set()
         invitations: list[Invitation] = []
+        dropped = False
         try:
+            if in_transaction and not claim_event(
+                session, invocation.platform, invocation.event_id or "", self.clock.now()
+            ):
+                session.rollback()
+                return Signal.DROPPED
             ctx = self._context(session, invocation, shared=invocation.shared)
             t = ctx.t
             if attempt == 0:  # a try again after a held lock is the same command
@@ -400,6 +417,7 @@ class Dispatcher:
             self.seen.seen(ctx.account, self.clock.now())
         except UserError as error:
             session.rollback()
+            dropped = in_transaction and not self._claim_answered(invocation)
             reply = self.error_reply(t, error, spec, prefix)
         except Busy:
             session.rollback()
@@ -432,9 +450,12 @@ class Dispatcher:
                     invocation.place,
                     invocation.text if invocation.text is not None else dict(invocation.options),
                 )
+                dropped = in_transaction and not self._claim_answered(invocation)
                 reply = self._apology(t)
         finally:
             session.close()
+        if dropped:
+            return Signal.DROPPED
         if self.seen.due(self.clock.now()):
             self.flush_seen(quick=True)
         return reply, tuple(outbox), tuple(invitations), changed
@@ -453,6 +474,19 @@ class Dispatcher:
             return True
         log.debug("dropped %s event %s: handled already", invocation.platform, invocation.event_id)
         return False
+
+    def _claim_answered(self, invocation: Invocation) -> bool:
+        """After a command failed (its transaction, claim included, rolled back): claim the
+        event alone, so that the failure is answered once and not run again; False when
+        another instance took it meanwhile (it answers). A claim that cannot be recorded
+        lets this answer through."""
+        try:
+            return self.claim(invocation)
+        except Exception as error:
+            log.warning(
+                "cannot claim %s event %s: %s", invocation.platform, invocation.event_id, error
+            )
+            return True
 
     async def claimed(self, invocation: Invocation) -> bool:
         """:meth:`claim`, in a worker thread: for an adapter that handles an event itself (a

@@ -3,13 +3,14 @@ another one on the same database, runs nothing and answers nothing (storage/even
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from adapters.memory import MemoryAdapter
 from bot.app import App
@@ -153,3 +154,66 @@ def test_a_claim_in_a_session_is_kept_only_if_committed(sqlite_url: str) -> None
         assert not claim_event(database.engine, "matrix", "$e")
     finally:
         database.dispose()
+
+
+@pytest.mark.postgres
+async def test_an_event_whose_instance_died_mid_command_is_taken_over_and_answered_once(
+    postgres_migrated: str, clock: FakeClock
+) -> None:
+    """Issue 11: an instance claimed an event and died before its command committed. The
+    other instance, which saw the same event, waits for that transaction, takes the event over
+    once it is gone, and answers it; the dead one's claim left nothing behind."""
+    from tests.conftest import _empty_postgres
+
+    _empty_postgres(postgres_migrated)
+    survivor = App(make_settings(postgres_migrated), clock=clock)
+    engine = make_engine(postgres_migrated)
+    try:
+        survivor.prepare_database()
+        bot = MemoryAdapter(survivor, "matrix")
+        dying = engine.connect()
+        transaction = dying.begin()  # the instance that dies: its claim, not yet committed
+        with Session(bind=dying) as session:
+            assert claim_event(session, "matrix", "$inflight")
+            answering = asyncio.create_task(
+                bot.say("@eva:example.org", "!need post Rigger", event_id="$inflight")
+            )
+            await asyncio.sleep(0.5)
+            assert not answering.done()  # the survivor waits for the first claim's outcome
+            transaction.rollback()  # the first instance's connection is gone: no commit
+        dying.close()
+        reply = await asyncio.wait_for(answering, 10)
+        assert "Rigger" in reply.text or reply.title, reply
+        assert posts(survivor) == 1
+        again = await bot.say("@eva:example.org", "!need post Rigger", event_id="$inflight")
+        assert again.text == "" and posts(survivor) == 1  # and once only
+    finally:
+        survivor.database.dispose()
+        engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_an_event_claimed_by_a_committed_command_is_dropped_by_the_other_instance(
+    postgres_migrated: str, clock: FakeClock
+) -> None:
+    from tests.conftest import _empty_postgres
+
+    _empty_postgres(postgres_migrated)
+    other = App(make_settings(postgres_migrated), clock=clock)
+    engine = make_engine(postgres_migrated)
+    try:
+        other.prepare_database()
+        bot = MemoryAdapter(other, "matrix")
+        with Session(engine) as session:
+            assert claim_event(session, "matrix", "$done")
+            answering = asyncio.create_task(
+                bot.say("@eva:example.org", "!need post Rigger", event_id="$done")
+            )
+            await asyncio.sleep(0.5)
+            assert not answering.done()
+            session.commit()  # the first instance's command committed (and it answered)
+        reply = await asyncio.wait_for(answering, 10)
+        assert reply.text == "" and posts(other) == 0
+    finally:
+        other.database.dispose()
+        engine.dispose()
