@@ -71,28 +71,50 @@ class FileSink:
         return False
 
 
-def say_all_at_once(bot: MemoryAdapter, lines: list[tuple[str, str]]) -> list[dict[str, str]]:
-    def one(line: tuple[str, str]) -> dict[str, str]:
-        reply = asyncio.run(bot.say(*line))
-        return {"user": line[0], "title": reply.title, "text": reply.text}
+def say_all_at_once(
+    bot: MemoryAdapter, lines: list[tuple[str, str, str | None]], out: Path
+) -> None:
+    """Every line through the whole core, 16 at a time; each answer is appended to ``out``
+    as soon as it is given (a JSON line: user, event, pid, title, text), so that what a killed
+    process answered is known. An event dropped as handled already gets no line."""
+    lock = out.with_suffix(out.suffix + ".lock")
+
+    def one(line: tuple[str, str, str | None]) -> None:
+        user, command, event = line
+        reply = asyncio.run(bot.say(user, command, event_id=event))
+        if event is not None and not (reply.text or reply.title):
+            return  # another delivery (or instance) has it
+        record = {
+            "user": user,
+            "event": event,
+            "pid": os.getpid(),
+            "title": reply.title,
+            "text": reply.text,
+        }
+        with lock.open("a") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            with out.open("a") as handle:
+                handle.write(json.dumps(record) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
 
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        return list(pool.map(one, lines))
+        list(pool.map(one, lines))
 
 
 def serve_commands(bot: MemoryAdapter, commands: Path) -> None:
-    """In a thread of its own: wait for the go, answer every line, write the replies."""
-    lines = [
-        (user, command)
-        for user, command in (line.split("\t", 1) for line in commands.read_text().splitlines())
-    ]
+    """In a thread of its own: wait for the go, answer every line (``user<TAB>command``, and
+    optionally ``<TAB>event id``: the platform event that carried it, as every instance
+    connected to the platform would see it), write the replies."""
+    lines: list[tuple[str, str, str | None]] = []
+    for line in commands.read_text().splitlines():
+        user, command, *event = line.split("\t")
+        lines.append((user, command, event[0] if event else None))
     go = commands.with_suffix(commands.suffix + ".go")
     deadline = time.monotonic() + 600
     while not go.exists() and time.monotonic() < deadline:
         time.sleep(0.005)
-    replies = say_all_at_once(bot, lines)
-    out = commands.with_suffix(commands.suffix + ".replies")
-    out.write_text("".join(json.dumps(reply) + "\n" for reply in replies))
+    say_all_at_once(bot, lines, commands.with_suffix(commands.suffix + ".replies"))
     commands.with_suffix(commands.suffix + ".done").touch()
 
 
