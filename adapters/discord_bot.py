@@ -35,7 +35,10 @@ from bot.state import AdapterState
 
 log = logging.getLogger(__name__)
 
-DEFER_AFTER = 2.0  # seconds; Discord wants an answer within 3
+# seconds: an answer not ready by then is deferred ("thinking…"), so that every interaction is
+# acknowledged within a second whatever the database does (Discord fails it at 3 s); a form
+# must open within it too, and suggestions arrive within it or not at all
+DEFER_AFTER = 0.6
 MAX_DESCRIPTION = 4096  # an embed's description
 MIRROR_DAYS = 28
 MIRROR_LIMIT = 100
@@ -383,9 +386,15 @@ class DiscordAdapter:
         async def suggest(
             interaction: discord.Interaction[Any], current: str
         ) -> list[app_commands.Choice[str]]:
-            pairs = await self.app.dispatcher.autocomplete(
-                invocation_of(interaction, command=spec.name), param.name, current
-            )
+            try:
+                pairs = await asyncio.wait_for(
+                    self.app.dispatcher.autocomplete(
+                        invocation_of(interaction, command=spec.name), param.name, current
+                    ),
+                    timeout=DEFER_AFTER,
+                )
+            except TimeoutError:  # the database is busy: no suggestions rather than none late
+                pairs = []
             return [
                 app_commands.Choice(name=clip(label, 100), value=value) for label, value in pairs
             ]
@@ -408,14 +417,14 @@ class DiscordAdapter:
         digest = hashlib.sha256(body.encode()).hexdigest()
         for guild_id in self.settings.guild_ids or (0,):
             key = f"commands_hash:{guild_id}"
-            if self.state.get(key) == digest:
+            if await asyncio.to_thread(self.state.get, key) == digest:
                 continue
             guild = discord.Object(id=guild_id) if guild_id else None
             if guild is not None:
                 tree.copy_global_to(guild=guild)
             await tree.sync(guild=guild)
             self.synced += 1
-            self.state.set(key, digest)
+            await asyncio.to_thread(self.state.set, key, digest)
 
     # -- interactions ---------------------------------------------------------------------------
 
@@ -670,11 +679,12 @@ class DiscordAdapter:
 
     async def _mirror_once(self) -> None:
         guild_id = self.settings.guild_ids[0]
-        wanted = {
-            item.key: item
-            for item in upcoming(self.app.database, self.app.clock.now(), MIRROR_DAYS, MIRROR_LIMIT)
-        }
-        known: dict[str, list[str]] = json.loads(self.state.get("events") or "{}")
+        coming = await asyncio.to_thread(
+            upcoming, self.app.database, self.app.clock.now(), MIRROR_DAYS, MIRROR_LIMIT
+        )
+        wanted = {item.key: item for item in coming}
+        stored = await asyncio.to_thread(self.state.get, "events")
+        known: dict[str, list[str]] = json.loads(stored or "{}")
         http = self.client.http
         for key, (event_id, signature) in list(known.items()):
             item = wanted.get(key)
@@ -690,7 +700,7 @@ class DiscordAdapter:
             if key not in known:
                 created = await http.create_guild_scheduled_event(guild_id, **self._event(item))
                 known[key] = [str(created["id"]), item.signature()]
-        self.state.set("events", json.dumps(known))
+        await asyncio.to_thread(self.state.set, "events", json.dumps(known))
 
     @staticmethod
     def _event(item: AgendaItem) -> dict[str, Any]:

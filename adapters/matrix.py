@@ -192,7 +192,8 @@ class MatrixAdapter:
             except Exception:  # one bad event must not stop the bot; it is not handled twice
                 log.exception("handling a Matrix sync failed")
             if token is None or self._has_events(answer):
-                self.state.set("sync_token", answer.next_batch)  # an empty sync: no need
+                # off the loop: a held database must not stall the sync (nor Discord)
+                await asyncio.to_thread(self.state.set, "sync_token", answer.next_batch)
             token = answer.next_batch
             self.sync_count += 1
             self.ready.set()
@@ -220,7 +221,8 @@ class MatrixAdapter:
                 e.content.get("is_direct") for e in invites if e.state_key == self.settings.user_id
             ):
                 self._direct_rooms.add(room_id)
-                self.state.set("direct_rooms", json.dumps(sorted(self._direct_rooms)))
+                rooms = json.dumps(sorted(self._direct_rooms))
+                await asyncio.to_thread(self.state.set, "direct_rooms", rooms)
             if self._allowed(room_id, inviter):
                 joined = await self.client.join(room_id)
                 log.info("joined %s (invited by %s): %s", room_id, inviter, joined)
@@ -255,7 +257,7 @@ class MatrixAdapter:
             self._room_ts[room_id] = int(time.time() * 1000) - NEW_ROOM_WINDOW_MS
         return self._room_ts[room_id]
 
-    def _seen(self, room_id: str, event: Any) -> bool:
+    async def _seen(self, room_id: str, event: Any) -> bool:
         """True for an event already handled or from before; else mark it handled."""
         event_id = getattr(event, "event_id", "")
         stamp = int(getattr(event, "server_timestamp", 0))
@@ -265,11 +267,12 @@ class MatrixAdapter:
         while len(self._handled) > HANDLED_KEEP:
             self._handled.pop(next(iter(self._handled)))
         self._room_ts[room_id] = max(self._room_ts[room_id], stamp - 1)
-        self.state.set_many(
+        await asyncio.to_thread(
+            self.state.set_many,
             {
                 "handled": json.dumps(list(self._handled)[-200:]),
                 "room_ts": json.dumps(self._room_ts),
-            }
+            },
         )
         return False
 
@@ -291,13 +294,14 @@ class MatrixAdapter:
             return
         if isinstance(event, RoomMessageText):
             text = self._command_text(event.body)
-            if text is None or self._seen(room_id, event):
+            if text is None or await self._seen(room_id, event):
                 return
             await self._dispatch(room_id, event, text)
         elif isinstance(event, ReactionEvent):
-            actions = json.loads(self.state.get(f"actions:{event.reacts_to}") or "{}")
+            stored = await asyncio.to_thread(self.state.get, f"actions:{event.reacts_to}")
+            actions = json.loads(stored or "{}")
             invocation = actions.get(event.key)
-            if invocation is None or self._seen(room_id, event):
+            if invocation is None or await self._seen(room_id, event):
                 return
             await self._dispatch(room_id, event, invocation)
 
@@ -453,7 +457,7 @@ class MatrixAdapter:
                 )
         if event_id and reply.actions:
             actions = {action_emoji(i, a): a.invocation for i, a in enumerate(reply.actions)}
-            self.state.set(f"actions:{event_id}", json.dumps(actions))
+            await asyncio.to_thread(self.state.set, f"actions:{event_id}", json.dumps(actions))
             for emoji in actions:
                 await self._enqueue(
                     room_id,
@@ -482,7 +486,7 @@ class MatrixAdapter:
             if not isinstance(answer, RoomCreateResponse):
                 raise RuntimeError(f"cannot create a direct room with {user_id}: {answer}")
             self._dm_rooms[user_id] = answer.room_id
-            self.state.set("dm_rooms", json.dumps(self._dm_rooms))
+            await asyncio.to_thread(self.state.set, "dm_rooms", json.dumps(self._dm_rooms))
             direct: dict[str, list[str]] = {}
             for user, room in self._dm_rooms.items():
                 direct.setdefault(user, []).append(room)

@@ -26,8 +26,18 @@ from pathlib import Path
 
 from bench.kit import ROOT, machine_info, verdict
 
-BENCHES = ("dispatch", "board", "scheduler", "discord_interactions", "matrix_roundtrip")
+BENCHES = (
+    "dispatch",
+    "board",
+    "scheduler",
+    "discord_interactions",
+    "matrix_roundtrip",
+    "instances",
+)
 ON_POSTGRES = ("dispatch", "board")  # the benchmarks that take --postgres URL
+# the benchmarks that run on PostgreSQL only: once, on --postgres URL, else on the server
+# SAMEN_TEST_POSTGRES_URL names; with neither they report themselves skipped
+ONLY_POSTGRES = ("instances",)
 
 
 def commit() -> str:
@@ -90,18 +100,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--postgres",
         metavar="URL",
-        help=f"also run {', '.join(ON_POSTGRES)} on a new database on this PostgreSQL server",
+        help=f"also run {', '.join(ON_POSTGRES)} on a new database on this PostgreSQL server "
+        f"(and {', '.join(ONLY_POSTGRES)}, which needs one)",
     )
     args = parser.parse_args(argv)
     runs: list[tuple[str, dict[str, object], float]] = []
     details: list[str] = []
     with tempfile.TemporaryDirectory(prefix="samen-bench-report-") as tmp:
         chosen = args.only or BENCHES
-        plan = [(name, None) for name in chosen]
+        plan = [(name, None) for name in chosen if name not in ONLY_POSTGRES]
         if args.postgres:
             plan += [(name, args.postgres) for name in chosen if name in ON_POSTGRES]
+        plan += [(name, args.postgres) for name in chosen if name in ONLY_POSTGRES]
         for name, postgres in plan:
-            label = f"{name} on PostgreSQL" if postgres else name
+            label = f"{name} on PostgreSQL" if postgres or name in ONLY_POSTGRES else name
             print(f"bench/{name}.py{' --smoke' if args.smoke else ''} ({label}) …", file=sys.stderr)
             targets, output, seconds = run_one(name, args.smoke, Path(tmp), postgres)
             runs.append((label, targets, seconds))

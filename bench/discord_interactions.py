@@ -63,6 +63,7 @@ from typing import Any
 
 DEFAULT_GC_THRESHOLDS = gc.get_threshold()
 DISCORD_ANSWER_LIMIT_MS = 3_000.0
+ACK_TARGET_MS = 1_000.0  # issue 11: every interaction acknowledged within 1 s
 ROOT = Path(__file__).resolve().parent.parent
 # bench/ holds files named like the project's packages (bench/scheduler.py): the repository
 # root must come before bench/ (the script's directory, which Python puts first).
@@ -90,7 +91,7 @@ from bot.app import (  # noqa: E402
     App,
     keep_start_up_out_of_collections,
 )
-from bot.dispatch import Invocation, Outcome  # noqa: E402
+from bot.dispatch import BUSY, Invocation, Outcome  # noqa: E402
 from storage.meetups import Meetup  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
 from tests.discord_standin import (  # noqa: E402
@@ -104,6 +105,7 @@ from tests.discord_standin import (  # noqa: E402
     snowflake,
     user,
 )
+from tests.test_busy_database import Ticker, write_locked  # noqa: E402
 
 TOKEN_ENV = "SAMEN_BENCH_DISCORD"
 MEMBER_IDS = 930_000_000_000_000_000
@@ -371,12 +373,17 @@ class TimedStandIn(StandIn):
     """The stand-in, with the moment each interaction callback arrives."""
 
     waiting: dict[str, asyncio.Future[Answer]] = field(default_factory=dict)
+    followups: dict[str, asyncio.Future[Answer]] = field(default_factory=dict)  # by token
     seen_requests: int = 0
 
     async def rest(self, request: web.Request) -> web.StreamResponse:
         arrived = time.perf_counter()
         response = await super().rest(request)
         tail = request.match_info["tail"]
+        if tail.startswith("webhooks/") and request.method == "POST":
+            waiting = self.followups.pop(tail.split("/")[2], None)
+            if waiting is not None and not waiting.done():
+                waiting.set_result(Answer(arrived, self.requests[-1].body, []))
         if tail.startswith("interactions/") and tail.endswith("/callback"):
             future = self.waiting.pop(tail.split("/")[1], None)
             if future is not None and not future.done():
@@ -633,6 +640,92 @@ async def _measure(
     return run
 
 
+@dataclass
+class LockedRun:
+    """Interactions sent one after the other while another connection held SQLite's write
+    lock: when each was acknowledged, and when the deferred ones got their answer."""
+
+    seconds: float  # how long the lock was held
+    acks: dict[str, list[float]] = field(default_factory=lambda: collections.defaultdict(list))
+    answered: list[float] = field(default_factory=list)  # deferred: INTERACTION_CREATE → answer
+    deferred: int = 0
+    busy: int = 0  # answered "Samen is busy, try again"
+    unanswered: list[str] = field(default_factory=list)  # no ack within 3 s, or no answer
+    worst_loop_lag: float = 0.0
+
+    def stats(self, label: str = "all") -> Stats:
+        if label == "all":
+            every = [x for values in self.acks.values() for x in values]
+            return Stats.of(label, every, self.seconds)
+        return Stats.of(label, self.acks[label], self.seconds)
+
+
+async def measure_locked(
+    standin: TimedStandIn,
+    client_task: asyncio.Task[None],
+    calls: Sequence[Call],
+    database: Path,
+    seconds: float,
+    busy_texts: set[str],
+    answer_within: float,
+) -> LockedRun:
+    """Send ``calls`` one after the other while the database is write-locked for
+    ``seconds`` (until the lock is released or the calls run out); each must be
+    acknowledged (answered, or deferred) within Discord's 3 s, each deferred one must get
+    its answer (the real one, or "busy") within ``answer_within`` seconds."""
+    loop = asyncio.get_running_loop()
+    run = LockedRun(seconds)
+    later: list[tuple[Call, float, asyncio.Future[Answer]]] = []
+    wrong: list[str] = []
+    async with Ticker() as ticker:
+        with write_locked(database, seconds) as released:
+            for call in calls:
+                if released.is_set():
+                    break
+                payload = standin.interaction(2, call.data, call.user_id, locale=call.locale)
+                acked: asyncio.Future[Answer] = loop.create_future()
+                followed: asyncio.Future[Answer] = loop.create_future()
+                standin.waiting[payload["id"]] = acked
+                standin.followups[payload["token"]] = followed
+                t0 = await standin.send_interaction(payload)
+                watched: set[asyncio.Future[Any]] = {acked, client_task}
+                done, _ = await asyncio.wait(
+                    watched,
+                    timeout=DISCORD_ANSWER_LIMIT_MS / 1000,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if client_task in done:
+                    client_task.result()
+                if acked not in done:
+                    run.unanswered.append(f"{call.label}: not acknowledged within 3 s")
+                    continue
+                answer = acked.result()
+                run.acks[call.label].append(answer.t1 - t0)
+                if answer.body["type"] == 5:
+                    run.deferred += 1
+                    later.append((call, t0, followed))
+                else:
+                    standin.followups.pop(payload["token"], None)
+                    if not call.check(answer.body):
+                        wrong.append(f"{call.label}: {json.dumps(answer.body)[:300]}")
+            await asyncio.to_thread(released.wait, seconds + 5)
+        for call, t0, followed in later:
+            try:
+                answer = await asyncio.wait_for(followed, answer_within)
+            except TimeoutError:
+                run.unanswered.append(f"{call.label}: deferred, never answered")
+                continue
+            run.answered.append(answer.t1 - t0)
+            if answer.body.get("content") in busy_texts:
+                run.busy += 1
+            elif not call.check({"type": 4, "data": {"flags": 0, "content": "", **answer.body}}):
+                wrong.append(f"{call.label} (deferred): {json.dumps(answer.body)[:300]}")
+        run.worst_loop_lag = ticker.worst
+    if wrong:
+        raise SystemExit(f"{len(wrong)} wrong answers under the lock, the first:\n{wrong[0]}")
+    return run
+
+
 @contextlib.asynccontextmanager
 async def started(client: discord.Client, standin: StandIn) -> AsyncIterator[asyncio.Task[None]]:
     """client.start() against the stand-in, until ready; closed on the way out."""
@@ -801,6 +894,7 @@ def report(
     samen: Run,
     floor: Run,
     info: list[tuple[str, str]],
+    locked: LockedRun | None = None,
 ) -> None:
     print("\n## Discord interactions: Samen beside a bare discord.py echo bot\n")
     print("| machine | |")
@@ -847,6 +941,15 @@ def report(
         "max < 3,000 ms (Discord fails an interaction unanswered at 3 s)",
         everything.max_ms < DISCORD_ANSWER_LIMIT_MS,
     )
+    if locked is not None:
+        acks = locked.stats()
+        targets.add(
+            f"Discord acknowledgement p99 / max while SQLite is write-locked for "
+            f"{locked.seconds:g} s ({acks.count} interactions)",
+            f"{acks.pct(99):.1f} / {acks.max_ms:.1f} ms",
+            "every interaction acknowledged, within 1,000 ms",
+            not locked.unanswered and acks.max_ms < ACK_TARGET_MS,
+        )
     targets.write(args.json)
     print(
         f"\nSamen ÷ floor: p50 {everything.pct(50) / base.pct(50):.1f}×, "
@@ -854,6 +957,8 @@ def report(
         f"throughput {everything.rate / base.rate:.2f}×; "
         f"Samen's own share of the p50 ≈ {everything.pct(50) - base.pct(50):.2f} ms."
     )
+    if locked is not None:
+        report_locked(locked)
     searches = samen.stats(SEARCH).count
     if searches:
         print(
@@ -881,6 +986,36 @@ def report(
             + ", ".join(f"{collections_by_gen[g]} of gen {g}" for g in sorted(collections_by_gen))
             + f", the longest {longest:.1f} ms."
         )
+
+
+def report_locked(locked: LockedRun) -> None:
+    print(f"\n### While another connection holds SQLite's write lock for {locked.seconds:g} s\n")
+    print(
+        "Interactions sent one after the other during the lock. Acknowledged: INTERACTION_CREATE "
+        'written → the callback POST (the answer itself, or a deferral, "thinking…").\n'
+    )
+    print("| command | interactions | ack p50 ms | ack p99 ms | ack max ms |")
+    print("|---|---:|---:|---:|---:|")
+    for label in (PROFILE, SEARCH, RSVP, "all"):
+        stats = locked.stats(label)
+        if stats.count:
+            name = "**all**" if label == "all" else f"`{label}`"
+            print(
+                f"| {name} | {stats.count} | {stats.pct(50):.1f} | {stats.pct(99):.1f} "
+                f"| {stats.max_ms:.1f} |"
+            )
+    answered = Stats.of("answered", locked.answered, locked.seconds)
+    print(
+        f"\n{locked.deferred} were deferred; their answers came "
+        + (
+            f"p50 {answered.pct(50) / 1000:.1f} s, max {answered.max_ms / 1000:.1f} s after "
+            f'they were sent; {locked.busy} of them "Samen is busy, try again".'
+            if answered.count
+            else "never."
+        )
+        + f" Not acknowledged within 3 s or never answered: {len(locked.unanswered)}."
+        + f" The event loop's worst lag meanwhile: {locked.worst_loop_lag * 1000:.1f} ms."
+    )
 
 
 def report_breakdown(run: Run, floor: Run) -> None:
@@ -938,9 +1073,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_false",
         help="leave CPython's GC defaults (App.run freezes start-up out of collections)",
     )
+    parser.add_argument(
+        "--lock",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="then hold SQLite's write lock this long while interactions go on (0: skip)",
+    )
     add_smoke(parser)
     args = parser.parse_args(argv)
-    apply_smoke(args, count=6, warmup=3, members=10, posts=20)
+    apply_smoke(args, count=6, warmup=3, members=10, posts=20, lock=1.5)
     if args.count < 3 or args.warmup < 0 or args.members < 2 or args.posts < 1:
         parser.error("--count ≥ 3, --warmup ≥ 0, --members ≥ 2 and --posts ≥ 1")
     return args
@@ -953,6 +1095,7 @@ async def bench(args: argparse.Namespace, database: Path) -> None:
     logging.getLogger().addHandler(errors)
     app = make_app(database)
     profile: pstats.Stats | None = None
+    locked: LockedRun | None = None
     profiled: Run | None = None
     broken_down: Run | None = None
     try:
@@ -982,6 +1125,24 @@ async def bench(args: argparse.Namespace, database: Path) -> None:
                 calls = samen_calls(rng, community, args.count, args.warmup)
                 gc.collect()
                 samen = await measure(standin, task, calls)
+                if args.lock:
+                    busy_texts = {
+                        app.catalogues.translator(locale, "en")(BUSY)
+                        for locale in ("nl", "fr", "en")
+                    }
+                    under_lock = samen_calls(
+                        rng, community, int(args.lock * 60) + 10, args.warmup + args.count
+                    )
+                    gc.collect()
+                    locked = await measure_locked(
+                        standin,
+                        task,
+                        under_lock,
+                        database,
+                        args.lock,
+                        busy_texts,
+                        app.settings.storage.command_timeout_seconds + args.lock + 10,
+                    )
                 if args.profile:
                     again = samen_calls(rng, community, args.count, args.warmup + args.count)
                     gc.collect()
@@ -998,7 +1159,7 @@ async def bench(args: argparse.Namespace, database: Path) -> None:
                         broken_down = await measure(standin, task, again, core)
         finally:
             await standin.stop()
-        report(args, seeding, samen, floor, machine_info() + versions())
+        report(args, seeding, samen, floor, machine_info() + versions(), locked)
         if errors.records:
             print(f"\n{len(errors.records)} errors were logged, the first: ")
             print(errors.records[0].getMessage())
@@ -1017,6 +1178,11 @@ async def bench(args: argparse.Namespace, database: Path) -> None:
         raise SystemExit(f"failed: {len(errors.records)} errors were logged")
     if samen.stats(SEARCH).count and not samen.search_hits:
         raise SystemExit("failed: no `/board search` found a post")
+    if locked is not None and locked.unanswered:
+        raise SystemExit(
+            f"failed: {len(locked.unanswered)} interactions under the write lock were not "
+            f"acknowledged in time or never answered, the first: {locked.unanswered[0]}"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

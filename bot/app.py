@@ -67,7 +67,11 @@ class App:
     ):
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.database = database or Database(settings.storage.url, echo=settings.storage.echo_sql)
+        self.database = database or Database(
+            settings.storage.url,
+            echo=settings.storage.echo_sql,
+            busy_timeout=settings.storage.command_timeout_seconds,
+        )
         self.catalogues = Catalogues(settings.zone)
         self.registry = build_registry(self.catalogues)
         self.notifier = NotifierHub(self.database)

@@ -93,6 +93,10 @@ class VenueSeed(_Section):
 class StorageSettings(_Section):
     url: Annotated[str, Field(min_length=1)] = "sqlite:///samen.db"
     echo_sql: bool = False
+    # commands run in this many worker threads, off the event loop (SQLite has one writer)
+    workers: Annotated[int, Field(ge=1, le=64)] = 4
+    # a command not done by then (waiting for the database) is answered "busy, try again"
+    command_timeout_seconds: Annotated[float, Field(ge=0.1, le=300)] = 10.0
 
 
 class ConsoleSettings(_Section):
@@ -153,6 +157,7 @@ class Settings(_Section):
     ] = "1d,1h"
     reminder_grace_minutes: Annotated[int, Field(ge=0, le=10080)] = 120
     reminder_group_threshold: Annotated[int, Field(ge=2, le=1000)] = 5
+    reminder_lease_seconds: Annotated[int, Field(ge=1, le=3600)] = 20
     waitlist_offer_hours: Annotated[int, Field(ge=1, le=168)] = 12
     formats: tuple[MeetupFormat, ...] = ()
     venues: tuple[VenueSeed, ...] = ()

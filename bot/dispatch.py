@@ -1,7 +1,8 @@
 """Dispatch: an Invocation in, a Reply out.
 
 resolve the command → resolve the actor (a Member, created on first contact) → check the role
-→ convert the parameters → run the handler in one transaction → show the answer (the adapter's
+→ convert the parameters → run the handler in one transaction, in a worker thread off the event
+loop (bot/workers.py: bounded, "busy, try again" past a timeout) → show the answer (the adapter's
 ``answer`` callback) → only then send the notifications and invitations it queued, and only
 if the transaction committed. A UserError becomes a short translated answer with the
 usage; anything else is logged with its context and answered with an apology. Either way the
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from bot.clock import Clock
@@ -31,8 +33,9 @@ from bot.params import OptionKind, too_long
 from bot.ratelimit import Limit, RateClass, RateLimiter
 from bot.registry import Registry
 from bot.reply import Reply, Visibility
-from bot.spec import CommandSpec, Role
+from bot.spec import CommandSpec, ParamSpec, Role
 from bot.text import shorten
+from bot.workers import Busy, CommandPool, Ticket
 from storage.circles import is_animator
 from storage.db import Database
 from storage.identity import Member, account_for
@@ -40,6 +43,16 @@ from storage.identity import Member, account_for
 log = logging.getLogger(__name__)
 
 MAX_LINE = 8000
+MAX_KNOWN_LOCALES = 100_000
+BUSY = N_("Samen is busy, try again in a moment.")
+
+
+def is_database_busy(error: BaseException) -> bool:
+    """SQLite's "database is locked" (its busy timeout ran out), PostgreSQL's lock timeout."""
+    if not isinstance(error, OperationalError):
+        return False
+    text = str(error.orig).lower()
+    return "locked" in text or "lock timeout" in text or "busy" in text
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +139,12 @@ class Dispatcher:
             }
         )
         self.listeners: dict[str, list[Callable[[], None]]] = {}
+        # every command's transaction runs in one of these worker threads, off the event loop
+        self.pool = CommandPool(settings.storage.workers, settings.storage.command_timeout_seconds)
+        # each asker's language, as their last command found it: "busy" is said without the
+        # database, in the language they chose where it is known
+        self.locales: dict[tuple[str, str], str] = {}
+        database.on_dispose(self.pool.close)
 
     def _find(self, invocation: Invocation) -> tuple[CommandSpec, list[Token] | None]:
         """The command said, and the tokens after its name (None for a structured call)."""
@@ -214,17 +233,53 @@ class Dispatcher:
         return outcome.reply
 
     async def run(self, invocation: Invocation) -> Outcome:
-        """Run the command in its transaction; the Outcome holds the answer and, to be sent
-        once the answer was shown, what the committed command queued for others."""
+        """Run the command in its transaction, in a worker thread (bot/workers.py); the
+        Outcome holds the answer and, to be sent once the answer was shown, what the
+        committed command queued for others. A command that cannot run in time (the database
+        is held, the pool is full) is answered "busy" and writes nothing."""
+        try:
+            reply, outbox, invitations, changed = await self.pool.run(
+                lambda ticket: self._transaction(invocation, ticket)
+            )
+        except Busy as busy:
+            log.warning(
+                "busy: %s (platform=%s user=%s command=%r)",
+                busy,
+                invocation.platform,
+                invocation.user_id,
+                invocation.command or shorten(invocation.text or "", 40),
+            )
+            return Outcome(self, self.busy_reply(invocation))
+        for topic in changed:  # on the main loop: listeners schedule work of their own
+            for listener in self.listeners.get(topic, ()):
+                try:
+                    listener()
+                except Exception:
+                    log.exception("listener of %s failed", topic)
+        return Outcome(self, reply, outbox, invitations)
+
+    def busy_reply(self, invocation: Invocation) -> Reply:
+        """Busy, try again: in the asker's language as their last command found it, else
+        their platform's (the database may not answer now)."""
+        known = self.locales.get((invocation.platform, invocation.user_id))
+        t = self.catalogues.translator(
+            known or normalise_locale(invocation.locale), self.settings.default_locale
+        )
+        return Reply(text=t(BUSY), visibility=Visibility.PRIVATE, is_error=True)
+
+    async def _transaction(
+        self, invocation: Invocation, ticket: Ticket
+    ) -> tuple[Reply, tuple[Notification, ...], tuple[Invitation, ...], set[str]]:
+        """The command, in a worker thread: its answer, what it queued and the topics it
+        changed (all empty unless it committed)."""
         prefix = self.settings.platform_prefix(invocation.platform)
         spec: CommandSpec | None = None
         try:
             spec, tokens = self._find(invocation)
             raw = self._values(spec, invocation, tokens)
         except UserError as error:
-            return Outcome(
-                self, self.error_reply(self._fallback_translator(invocation), error, spec, prefix)
-            )
+            t = self._fallback_translator(invocation)
+            return self.error_reply(t, error, spec, prefix), (), (), set()
         except Exception:
             log.exception(
                 "cannot parse %r (platform=%s user=%s)",
@@ -232,7 +287,7 @@ class Dispatcher:
                 invocation.platform,
                 invocation.user_id,
             )
-            return Outcome(self, self._apology(self._fallback_translator(invocation)))
+            return self._apology(self._fallback_translator(invocation)), (), (), set()
         t = self.catalogues.translator(
             normalise_locale(invocation.locale), self.settings.default_locale
         )
@@ -252,7 +307,10 @@ class Dispatcher:
             reply = await spec.handler(ctx, **arguments)
             if spec.role is Role.ADMIN and not spec.read_only and not ctx.audited:
                 audit_admin_command(ctx, arguments)
+            if not ticket.may_commit():  # the asker was told "busy": keep nothing
+                raise Busy("ran past its timeout")
             session.commit()
+            self._remember_locale(invocation, ctx.actor)  # the command may have changed it
             outbox = ctx.outbox
             changed = ctx.changed
             invitations = ctx.invitations
@@ -260,35 +318,49 @@ class Dispatcher:
         except UserError as error:
             session.rollback()
             reply = self.error_reply(t, error, spec, prefix)
-        except Exception:
+        except Busy:
             session.rollback()
-            log.exception(
-                "command %r failed (platform=%s user=%s place=%s line=%r)",
-                spec.name,
-                invocation.platform,
-                invocation.user_id,
-                invocation.place,
-                invocation.text if invocation.text is not None else dict(invocation.options),
-            )
-            reply = self._apology(t)
+            reply = self.busy_reply(invocation)
+        except Exception as error:
+            session.rollback()
+            if is_database_busy(error):
+                log.warning("command %r: the database is busy (%s)", spec.name, error)
+                reply = Reply(text=t(BUSY), visibility=Visibility.PRIVATE, is_error=True)
+            else:
+                log.exception(
+                    "command %r failed (platform=%s user=%s place=%s line=%r)",
+                    spec.name,
+                    invocation.platform,
+                    invocation.user_id,
+                    invocation.place,
+                    invocation.text if invocation.text is not None else dict(invocation.options),
+                )
+                reply = self._apology(t)
         finally:
             session.close()
-        for topic in changed:
-            for listener in self.listeners.get(topic, ()):
-                try:
-                    listener()
-                except Exception:
-                    log.exception("listener of %s failed", topic)
         if self.seen.due(self.clock.now()):
             self.flush_seen()
-        return Outcome(self, reply, tuple(outbox), tuple(invitations))
+        return reply, tuple(outbox), tuple(invitations), changed
 
-    async def check(self, invocation: Invocation, *, later: tuple[str, ...] = ()) -> Reply | None:
+    async def check(
+        self,
+        invocation: Invocation,
+        *,
+        later: tuple[str, ...] = (),
+    ) -> Reply | None:
         """What a real run would answer if the given options or the asker's role are wrong
         (the same translated error), or None: the command is found, its options converted
         and the role checked as :meth:`run` does, but nothing runs and nothing is written.
         ``later`` names parameters that come afterwards (typed in a form): their absence is
-        not an error. A platform calls this before asking for more, e.g. opening a form."""
+        not an error. A platform calls this before asking for more, e.g. opening a form.
+        A check that cannot be done in time (the database is busy) is None too: the real run
+        checks again. A caller with a tighter budget wraps this in ``asyncio.wait_for``."""
+        try:
+            return await self.pool.run(lambda _: self._check(invocation, later))
+        except Busy:
+            return None
+
+    async def _check(self, invocation: Invocation, later: tuple[str, ...]) -> Reply | None:
         prefix = self.settings.platform_prefix(invocation.platform)
         spec: CommandSpec | None = None
         try:
@@ -340,11 +412,20 @@ class Dispatcher:
         self, invocation: Invocation, param_name: str, partial: str
     ) -> list[tuple[str, str]]:
         """Suggestions (label, value) for a parameter as the member types it; nothing is
-        written, and the chosen value is converted (re-checked) by the command itself."""
+        written, and the chosen value is converted (re-checked) by the command itself.
+        Nothing while the database is busy."""
         spec = self.registry.get(invocation.command or "")
         param = spec.param(param_name) if spec else None
         if param is None or not param.type.has_autocomplete:
             return []
+        try:
+            return await self.pool.run(lambda _: self._autocomplete(invocation, param, partial))
+        except Busy:
+            return []
+
+    async def _autocomplete(
+        self, invocation: Invocation, param: ParamSpec, partial: str
+    ) -> list[tuple[str, str]]:
         session = self.database.open_session()
         try:
             ctx = self._context(session, invocation, shared=False)
@@ -354,7 +435,7 @@ class Dispatcher:
                 for c in choices
             ][:25]
         except Exception:
-            log.exception("autocomplete of %s.%s failed", invocation.command, param_name)
+            log.exception("autocomplete of %s.%s failed", invocation.command, param.name)
             return []
         finally:
             session.rollback()
@@ -396,6 +477,7 @@ class Dispatcher:
             self.clock.now(),
         )
         locale = member.locale or normalise_locale(invocation.locale)
+        self._remember_locale(invocation, member)
         if shared:
             locale = self.settings.default_locale
         return Context(
@@ -412,6 +494,12 @@ class Dispatcher:
             is_direct=invocation.is_direct,
             shared=shared,
         )
+
+    def _remember_locale(self, invocation: Invocation, member: Member) -> None:
+        if member.locale:
+            if len(self.locales) >= MAX_KNOWN_LOCALES:
+                self.locales.clear()
+            self.locales[(invocation.platform, invocation.user_id)] = member.locale
 
     def _check_rate(self, ctx: Context, spec: CommandSpec) -> None:
         """Every way in counts (typed, button, reaction, form); admins too, as a stuck

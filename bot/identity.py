@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import threading
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -114,10 +115,12 @@ class SeenTracker:
     def __init__(self) -> None:
         self.pending: dict[int, datetime] = {}
         self._last_flush: datetime | None = None
+        self._lock = threading.Lock()  # commands run in several worker threads
 
     def seen(self, account: Account, now: datetime) -> None:
         if account.id is not None and now - account.last_seen_at > self.precision:
-            self.pending[account.id] = now
+            with self._lock:
+                self.pending[account.id] = now
             account.last_seen_at = now
 
     def due(self, now: datetime) -> bool:
@@ -126,8 +129,9 @@ class SeenTracker:
         return self._last_flush is None or now - self._last_flush >= self.interval
 
     def flush(self, session: Session, now: datetime) -> None:
-        batch, self.pending = self.pending, {}
-        self._last_flush = now
+        with self._lock:
+            batch, self.pending = self.pending, {}
+            self._last_flush = now
         record_seen(session, batch)
 
 

@@ -7,6 +7,7 @@ adapter showed the command's answer (the asker hears first, see ``Dispatcher.dis
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Protocol
 
 from bot.reply import Reply
 from storage.db import Database
-from storage.identity import accounts_of
+from storage.identity import Account, accounts_of
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +116,11 @@ class NotifierHub:
         sender = self._senders.get(invitation.platform)
         if sender is None:
             return False
-        with self._database.session() as session:
-            accounts = [
-                a
-                for a in accounts_of(session, invitation.member_id)
-                if a.platform == invitation.platform
-            ]
+        accounts = [
+            a
+            for a in await asyncio.to_thread(self._accounts, invitation.member_id)
+            if a.platform == invitation.platform
+        ]
         for account in accounts:
             if await sender.invite(
                 invitation.place_id, account.platform_user_id, invitation.role_id, invitation.grant
@@ -128,9 +128,14 @@ class NotifierHub:
                 return True
         return False
 
-    async def _deliver_to_member(self, member_id: int, reply: Reply, key: str | None) -> bool:
+    def _accounts(self, member_id: int) -> list[Account]:
+        """The member's accounts, most recently seen first (in a worker thread: off the
+        event loop)."""
         with self._database.session() as session:
-            accounts = accounts_of(session, member_id)
+            return list(accounts_of(session, member_id))
+
+    async def _deliver_to_member(self, member_id: int, reply: Reply, key: str | None) -> bool:
+        accounts = await asyncio.to_thread(self._accounts, member_id)
         for account in accounts:  # most recently seen first
             sender = self._senders.get(account.platform)
             if sender and await sender.send_direct(account.platform_user_id, reply, key):

@@ -9,6 +9,7 @@ since sharing them would cost a database write for every command.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -37,9 +38,14 @@ class RateLimiter:
     def __init__(self, limits: dict[RateClass, Limit]):
         self.limits = limits
         self._buckets: dict[tuple[int, RateClass], _Bucket] = {}
+        self._lock = threading.Lock()  # commands run in several worker threads
 
     def take(self, member_id: int, rate: RateClass, now: datetime) -> float:
         """Take one token: 0.0 when allowed, else the seconds until one is free again."""
+        with self._lock:
+            return self._take(member_id, rate, now)
+
+    def _take(self, member_id: int, rate: RateClass, now: datetime) -> float:
         limit = self.limits[rate]
         key = (member_id, rate)
         bucket = self._buckets.get(key)

@@ -19,18 +19,33 @@ class AdminReporter(logging.Handler):
         self.every = every
         self._last = -every
         self.tasks: set[asyncio.Task[bool]] = set()
+        try:  # the loop the notifier's platforms live on; commands log from worker threads
+            self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self.loop = None
 
     def emit(self, record: logging.LogRecord) -> None:
         now = time.monotonic()
         if now - self._last < self.every or record.name.startswith(("nio", "aiohttp", "discord")):
             return
         try:
-            loop = asyncio.get_running_loop()
+            running = asyncio.get_running_loop()
         except RuntimeError:
+            running = None
+        loop = self.loop or running
+        if loop is None or loop.is_closed():
             return
         self._last = now
         text = f"⚠️ {record.levelname} {record.name}: {record.getMessage()}"[:1900]
+        if running is loop:
+            self._post(text)
+        else:  # logged in a worker thread (a command): posted from the main loop
+            loop.call_soon_threadsafe(self._post, text)
+
+    def _post(self, text: str) -> None:
         for place in self.places:
-            task = loop.create_task(self.notifier.deliver(Notification(place, Reply(text=text))))
+            task = asyncio.get_running_loop().create_task(
+                self.notifier.deliver(Notification(place, Reply(text=text)))
+            )
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -12,6 +15,12 @@ from storage.db import Database
 from storage.identity import Member
 
 
+def new_instance_id() -> str:
+    """A name for this running instance, unique among the instances sharing a database (and
+    across restarts): ``host:pid:random``. Reminder leases (claimed_by) carry it."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
+
+
 @dataclass(frozen=True)
 class Services:
     settings: Settings
@@ -19,6 +28,8 @@ class Services:
     catalogues: Catalogues
     clock: Clock
     notifier: Notifier
+    # one per App, that is one per ``samen run`` process
+    instance_id: str = field(default_factory=new_instance_id)
 
     def translator_for(self, member: Member | None) -> Translator:
         return self.catalogues.translator(

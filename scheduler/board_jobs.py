@@ -2,11 +2,13 @@
 
 Each job claims its rows in the transaction that changes them, so that a warning or a digest
 is never sent twice, even with several instances running; the messages go out through the
-Notifier after the commit.
+Notifier after the commit. The database's part runs in a worker thread: the event loop
+serves commands and the platforms meanwhile, even when the database is held.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -47,6 +49,12 @@ async def _send(services: Services, notifications: list[Notification]) -> None:
 
 async def warn_before_expiry(services: Services) -> int:
     """Tell authors, once, that their post leaves the board soon."""
+    outgoing = await asyncio.to_thread(_claim_warnings, services)
+    await _send(services, outgoing)
+    return len(outgoing)
+
+
+def _claim_warnings(services: Services) -> list[Notification]:
     now = services.clock.now()
     horizon = now + timedelta(days=services.settings.expiry_warning_days)
     outgoing: list[Notification] = []
@@ -78,12 +86,17 @@ async def warn_before_expiry(services: Services) -> int:
                     ),
                 )
             )
-    await _send(services, outgoing)
-    return len(outgoing)
+    return outgoing
 
 
 async def expire_posts(services: Services) -> int:
     """Close the posts whose time is up, and tell their authors."""
+    outgoing = await asyncio.to_thread(_claim_expired, services)
+    await _send(services, outgoing)
+    return len(outgoing)
+
+
+def _claim_expired(services: Services) -> list[Notification]:
     now = services.clock.now()
     outgoing: list[Notification] = []
     with services.database.session() as session:
@@ -103,12 +116,17 @@ async def expire_posts(services: Services) -> int:
                     (Action(t(N_("Renew")), f"board renew {post.id}"),),
                 )
             )
-    await _send(services, outgoing)
-    return len(outgoing)
+    return outgoing
 
 
 async def send_digests(services: Services) -> int:
     """One message per subscriber with the new posts that fit, at most once per interval."""
+    outgoing = await asyncio.to_thread(_claim_digests, services)
+    await _send(services, outgoing)
+    return len(outgoing)
+
+
+def _claim_digests(services: Services) -> list[Notification]:
     now = services.clock.now()
     interval = timedelta(minutes=services.settings.digest_interval_minutes)
     outgoing: list[Notification] = []
@@ -141,5 +159,4 @@ async def send_digests(services: Services) -> int:
                     ),
                 )
             )
-    await _send(services, outgoing)
-    return len(outgoing)
+    return outgoing

@@ -5,11 +5,15 @@ maybe) gets one row per reminder offset (their own default, else the meetup's, e
 A change of RSVP, meetup or occurrence re-plans that meetup in the same transaction.
 
 Sending: the service wakes at the next due time (an APScheduler date job), claims the due rows
-(``pending`` → ``sending``) and commits, sends each through the Notifier with an idempotency
-key (``reminder:<id>``), then marks it ``sent``. At start-up, rows caught in ``sending`` by a
-crash go back to ``pending`` and are sent again with the same key, which the platforms (Matrix
-transaction ids, Discord nonces, the in-memory adapter) use to drop a duplicate; rows older than
-the grace window are marked ``missed``.
+(``pending`` → ``sending``, with ``claimed_by`` this instance and ``claimed_at`` now) and
+commits, sends each through the Notifier with an idempotency key (``reminder:<id>``), then marks
+it ``sent``. A claim is a lease of ``reminder_lease_seconds``, renewed while the batch is being
+sent: when an instance dies or stalls, its rows go back to ``pending`` once their lease ran out
+(at start-up, at the wake-up timed for that moment, and in the one-minute sweep of any instance)
+and are sent again with the same key, which the platforms (Matrix transaction ids, Discord
+nonces, the in-memory adapter) use to drop a duplicate. A live instance's rows are never taken
+from it, and an instance marks only the rows it still holds: a late one whose lease was taken
+over changes nothing. Rows older than the grace window are marked ``missed``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -311,27 +316,65 @@ class ReminderService:
         self.services = services
         self.scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
+        self._pokes: set[asyncio.Task[None]] = set()
+        self._generation = 0  # of pokes: only the latest one's look-up is applied
 
     @property
     def grace(self) -> timedelta:
         return timedelta(minutes=self.services.settings.reminder_grace_minutes)
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.services.settings.reminder_lease_seconds)
+
+    @property
+    def instance(self) -> str:
+        return self.services.instance_id
 
     def attach(self, scheduler: AsyncIOScheduler) -> None:
         """Recover after a stop, then wake at the next due time (now, if some are due)."""
         self.scheduler = scheduler
         now = self.services.clock.now()
         with self.services.database.session() as session:
-            resumed, missed = store.recover_interrupted(session, now, now - self.grace)
+            resumed, missed = store.recover_interrupted(session, now, now - self.grace, self.lease)
         if resumed or missed:
             log.info("reminders: %s resumed after an interruption, %s missed", resumed, missed)
         self.poke()
 
     def poke(self) -> None:
-        """Reschedule the wake-up at the earliest pending reminder."""
+        """Reschedule the wake-up at the earliest pending reminder, or the moment the oldest
+        lease on a row being sent runs out (when it is another instance's, and that instance
+        died, this one takes the row over then), whichever comes first. On the event loop
+        (after a command), the look-up runs in a worker thread and the wake-up is set after."""
         if self.scheduler is None:
             return
+        self._generation += 1
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._wake_at(self._next_due())
+            return
+        task = loop.create_task(self._poke(self._generation))
+        self._pokes.add(task)
+        task.add_done_callback(self._pokes.discard)
+
+    async def _poke(self, generation: int) -> None:
+        try:
+            due = await asyncio.to_thread(self._next_due)
+        except Exception:  # the sweep, every minute, finds it anyway
+            log.exception("could not look up the next reminder")
+            return
+        if generation == self._generation:  # a later poke's look-up is fresher
+            self._wake_at(due)
+
+    def _next_due(self) -> datetime | None:
         with self.services.database.session() as session:
-            due = store.next_due(session)
+            moments = [store.next_due(session), store.next_lease_expiry(session, self.lease)]
+        return min((m for m in moments if m is not None), default=None)
+
+    def _wake_at(self, due: datetime | None) -> None:
+        if self.scheduler is None:
+            return
         if due is None:
             if self.scheduler.get_job(WAKE_JOB):
                 self.scheduler.remove_job(WAKE_JOB)
@@ -355,38 +398,75 @@ class ReminderService:
         async with self._lock:
             while True:
                 sent += await self.send_due()
-                with self.services.database.session() as session:
-                    due = store.next_due(session)
+                due = await asyncio.to_thread(self._next_pending)
                 if due is None or due > self.services.clock.now():
                     break
         self.poke()
         return sent
 
+    def _next_pending(self) -> datetime | None:
+        with self.services.database.session() as session:
+            return store.next_due(session)
+
     async def send_due(self) -> int:
-        """Claim the due reminders, send them, mark them; returns how many were sent."""
+        """Claim the due reminders, send them, mark them; returns how many were sent. The
+        database's part runs in worker threads: a held database holds up no other work."""
         services = self.services
         now = services.clock.now()
-        with services.database.session() as session:
-            claimed = store.claim_due(session, now, BATCH)
-            if not claimed:
-                return 0
-            too_old = [r for r in claimed if r.due_at < now - self.grace]
-            fresh = [r for r in claimed if r.due_at >= now - self.grace]
-            store.finish(session, [r.id for r in too_old if r.id], store.MISSED, now)
-            plans = self._prepare(session, fresh)
+        fresh, plans = await asyncio.to_thread(self._claim, now)
+        if not plans:
+            return 0
+        held = [r.id for r in fresh if r.id]
+        renew_every = self.lease.total_seconds() / 3
+        renewed = time.monotonic()
         sent: list[int] = []
         failed: list[int] = []
         for notification, ids in plans:
+            if time.monotonic() - renewed >= renew_every:  # a long batch keeps its lease
+                await asyncio.to_thread(self._renew, held)
+                renewed = time.monotonic()
             try:
                 ok = await services.notifier.deliver(notification)
             except Exception:
                 log.exception("reminder delivery failed for %s", notification.target)
                 ok = False
             (sent if ok else failed).extend(ids)
-        with services.database.session() as session:
-            store.finish(session, sent, store.SENT, services.clock.now())
-            store.finish(session, failed, store.MISSED, services.clock.now())
+        marked = await asyncio.to_thread(self._finish, sent, failed)
+        if marked < len(sent) + len(failed):
+            log.warning(
+                "reminders: %s sent after their lease ran out; another instance took them over",
+                len(sent) + len(failed) - marked,
+            )
         return len(sent)
+
+    def _claim(self, now: datetime) -> tuple[list[Reminder], list[tuple[Notification, list[int]]]]:
+        """Take over expired leases, then claim what is due (a lease of this instance's)."""
+        with self.services.database.session() as session:
+            released = store.release_expired(session, now, self.lease)
+        if released:
+            log.warning(
+                "reminders: %s taken over from an instance whose lease ran out (resent with "
+                "the same idempotency key)",
+                released,
+            )
+        with self.services.database.session() as session:
+            claimed = store.claim_due(session, now, BATCH, self.instance)
+            if not claimed:
+                return [], []
+            too_old = [r for r in claimed if r.due_at < now - self.grace]
+            fresh = [r for r in claimed if r.due_at >= now - self.grace]
+            store.finish(session, [r.id for r in too_old if r.id], store.MISSED, now, self.instance)
+            return fresh, self._prepare(session, fresh)
+
+    def _renew(self, held: list[int]) -> None:
+        with self.services.database.session() as session:
+            store.renew_leases(session, held, self.services.clock.now(), self.instance)
+
+    def _finish(self, sent: list[int], failed: list[int]) -> int:
+        now = self.services.clock.now()
+        with self.services.database.session() as session:
+            marked = store.finish(session, sent, store.SENT, now, self.instance)
+            return marked + store.finish(session, failed, store.MISSED, now, self.instance)
 
     def _prepare(
         self, session: Session, reminders: list[Reminder]

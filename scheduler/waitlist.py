@@ -3,6 +3,7 @@ has until a deadline to accept; then it goes to the next."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -93,7 +94,18 @@ def offer_next(
 
 
 async def expire_offers(services: Services) -> int:
-    """Offers not accepted in time lapse; the place goes to the next member waiting."""
+    """Offers not accepted in time lapse; the place goes to the next member waiting. The
+    database's part runs in a worker thread, off the event loop."""
+    lapsed, outgoing = await asyncio.to_thread(_lapse_offers, services)
+    for notification in outgoing:
+        try:
+            await services.notifier.deliver(notification)
+        except Exception:
+            log.exception("waitlist notification failed")
+    return lapsed
+
+
+def _lapse_offers(services: Services) -> tuple[int, list[Notification]]:
     now = services.clock.now()
     outgoing: list[Notification] = []
 
@@ -141,9 +153,4 @@ async def expire_offers(services: Services) -> int:
                 services.translator_for,
                 notify,
             )
-    for notification in outgoing:
-        try:
-            await services.notifier.deliver(notification)
-        except Exception:
-            log.exception("waitlist notification failed")
-    return lapsed
+    return lapsed, outgoing

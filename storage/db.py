@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,12 +32,17 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+BUSY_TIMEOUT = 5.0  # seconds a statement waits for SQLite's write lock, unless told
+
+
+def _sqlite_pragmas(dbapi_connection: Any, busy_timeout: float) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # how long a writer waits for another's lock before "database is locked"; commands run in
+    # worker threads (bot/workers.py), so the wait holds up that command only
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache per connection
     cursor.execute("PRAGMA mmap_size=268435456")
     # the write-ahead log is copied back into the database by WalCheckpointer, in a thread
@@ -46,14 +51,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": busy_timeout}
+        )
+        event.listen(
+            engine, "connect", lambda connection, _: _sqlite_pragmas(connection, busy_timeout)
+        )
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
@@ -96,9 +105,10 @@ def alembic_config(engine: Engine) -> Config:
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False):
+    def __init__(self, url: str, *, echo: bool = False, busy_timeout: float = BUSY_TIMEOUT):
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url, echo=echo)
+        self.engine = make_engine(self.url, echo=echo, busy_timeout=busy_timeout)
+        self._on_dispose: list[Callable[[], None]] = []
         database = make_url(self.url).database if self.is_sqlite else None
         self.checkpointer = (
             WalCheckpointer(self.engine) if database and database != ":memory:" else None
@@ -136,7 +146,13 @@ class Database:
     def is_current(self) -> bool:
         return self.current_revision() == self.head_revision()
 
+    def on_dispose(self, stop: Callable[[], None]) -> None:
+        """Call ``stop`` first when the database is disposed (the command pool's workers)."""
+        self._on_dispose.append(stop)
+
     def dispose(self) -> None:
+        while self._on_dispose:
+            self._on_dispose.pop()()
         if self.checkpointer is not None:
             self.checkpointer.stop()
             self.checkpointer = None

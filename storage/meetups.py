@@ -8,7 +8,7 @@ or moving it adds an exception row. A series RSVP has an empty occurrence key.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     Boolean,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     func,
     update,
 )
@@ -155,7 +156,10 @@ class Reminder(SQLModel, table=True):
     offset_minutes: int = Field(nullable=False)
     due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     state: str = Field(default=PENDING, sa_column=Column(String(10), nullable=False))
+    # while ``sending``: when the row was claimed (or its lease last renewed) and by which
+    # instance (bot/services.py new_instance_id); the claim is a lease, see release_expired
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(80), nullable=True))
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
 
 
@@ -259,23 +263,62 @@ def next_due(session: Session) -> datetime | None:
     return moment
 
 
-def recover_interrupted(session: Session, now: datetime, grace_start: datetime) -> tuple[int, int]:
-    """At start-up: reminders caught mid-send go back to pending (they are resent with the same
-    idempotency key); pending ones older than the grace window are marked missed."""
-    resumed = session.exec(
-        update(Reminder).where(col(Reminder.state) == SENDING).values(state=PENDING)
-    ).rowcount
+def next_lease_expiry(session: Session, lease: timedelta) -> datetime | None:
+    """When the oldest lease on a row being sent runs out (it may have already): the moment
+    another instance may take that row over."""
+    value = session.exec(
+        select(func.min(Reminder.claimed_at)).where(Reminder.state == SENDING)
+    ).one()
+    if value is None:
+        return None
+    moment: datetime = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return moment + lease
+
+
+def release_expired(session: Session, now: datetime, lease: timedelta) -> int:
+    """Rows whose lease ran out (claimed, or last renewed, more than ``lease`` ago: the instance
+    sending them died or stalled) go back to pending, to be claimed and sent again with the same
+    idempotency key. A conditional UPDATE: when several instances do it at once, each row goes
+    back once (PostgreSQL re-checks the condition after waiting for the row's lock)."""
+    expired = and_(col(Reminder.state) == SENDING, col(Reminder.claimed_at) < now - lease)
+    statement = update(Reminder).where(expired)
+    if session.get_bind().dialect.name == "postgresql":
+        # the rows first, in one order, skipping those another instance is releasing or
+        # renewing right now: two releasing at once never wait for each other (no deadlock)
+        ids = list(
+            session.exec(
+                select(Reminder.id)
+                .where(expired)
+                .order_by(col(Reminder.id))
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not ids:
+            return 0
+        statement = statement.where(col(Reminder.id).in_(ids))
+    released = session.exec(statement.values(state=PENDING, claimed_at=None, claimed_by=None))
+    return int(released.rowcount or 0)
+
+
+def recover_interrupted(
+    session: Session, now: datetime, grace_start: datetime, lease: timedelta
+) -> tuple[int, int]:
+    """At start-up: reminders caught mid-send by an instance that stopped go back to pending once
+    their lease ran out (a live instance's are left alone); pending ones older than the grace
+    window are marked missed."""
+    resumed = release_expired(session, now, lease)
     missed = session.exec(
         update(Reminder)
         .where(col(Reminder.state) == PENDING, col(Reminder.due_at) < grace_start)
         .values(state=MISSED)
     ).rowcount
-    return int(resumed or 0), int(missed or 0)
+    return resumed, int(missed or 0)
 
 
-def claim_due(session: Session, now: datetime, limit: int) -> list[Reminder]:
-    """Due pending reminders, marked as being sent in this transaction. On PostgreSQL, rows that
-    another instance holds are skipped (FOR UPDATE SKIP LOCKED)."""
+def claim_due(session: Session, now: datetime, limit: int, instance: str) -> list[Reminder]:
+    """Due pending reminders, leased to ``instance`` (``sending``, claimed now by it) in this
+    transaction. On PostgreSQL, rows that another instance holds are skipped (FOR UPDATE SKIP
+    LOCKED)."""
     statement = (
         select(Reminder)
         .where(Reminder.state == PENDING, col(Reminder.due_at) <= now)
@@ -289,15 +332,39 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Reminder]:
         session.exec(
             update(Reminder)
             .where(col(Reminder.id).in_([r.id for r in rows]), col(Reminder.state) == PENDING)
-            .values(state=SENDING, claimed_at=now)
+            .values(state=SENDING, claimed_at=now, claimed_by=instance)
         )
     return rows
 
 
-def finish(session: Session, ids: list[int], state: str, now: datetime) -> None:
-    if ids:
-        session.exec(
-            update(Reminder)
-            .where(col(Reminder.id).in_(ids), col(Reminder.state) == SENDING)
-            .values(state=state, sent_at=now if state == SENT else None)
+def renew_leases(session: Session, ids: list[int], now: datetime, instance: str) -> int:
+    """Extend the lease on these rows, for those ``instance`` still holds; returns how many."""
+    if not ids:
+        return 0
+    renewed = session.exec(
+        update(Reminder)
+        .where(
+            col(Reminder.id).in_(ids),
+            col(Reminder.state) == SENDING,
+            col(Reminder.claimed_by) == instance,
         )
+        .values(claimed_at=now)
+    ).rowcount
+    return int(renewed or 0)
+
+
+def finish(session: Session, ids: list[int], state: str, now: datetime, instance: str) -> int:
+    """Mark these rows ``state``, those ``instance`` still holds: a row whose lease another
+    instance took over is that instance's to finish. Returns how many were marked."""
+    if not ids:
+        return 0
+    done = session.exec(
+        update(Reminder)
+        .where(
+            col(Reminder.id).in_(ids),
+            col(Reminder.state) == SENDING,
+            col(Reminder.claimed_by) == instance,
+        )
+        .values(state=state, sent_at=now if state == SENT else None)
+    ).rowcount
+    return int(done or 0)

@@ -1,13 +1,17 @@
-"""A Samen process for the restart test: the real app and scheduler, with a file as the
-platform. Run: python -m tests.reminder_worker <database-url> <sink-file>
+"""A Samen process for the restart tests: the real app and scheduler, with a file as the
+platform. Run: python -m tests.reminder_worker <database-url> <sink-file> [<lease-seconds>]
 
 The sink stands for a platform with idempotent sends (a Matrix transaction id, a Discord
-nonce): it accepts each idempotency key once, appending it to the file, and drops a repeat.
-Every attempt is also appended to <sink-file>.attempts, so duplicates can be counted."""
+nonce): it accepts each idempotency key once, appending it to the file, and drops a repeat,
+also when several worker processes share it (they take turns under a file lock). Every attempt
+is also appended to <sink-file>.attempts as ``<pid> <key>``, so duplicates can be counted and
+told apart by process. SAMEN_SINK_PAUSE (seconds) makes each send take that long, as a real
+platform's round trip does."""
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import sys
 from pathlib import Path
@@ -20,10 +24,11 @@ from tests.conftest import make_settings
 class FileSink:
     platform = "console"
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, pause: float = 0.0):
         self.path = path
         self.attempts = path.with_suffix(path.suffix + ".attempts")
-        self.accepted = set(path.read_text().split()) if path.exists() else set()
+        self.lock = path.with_suffix(path.suffix + ".lock")
+        self.pause = pause
 
     def _append(self, path: Path, line: str) -> None:
         with path.open("a") as handle:
@@ -31,12 +36,19 @@ class FileSink:
             handle.flush()
             os.fsync(handle.fileno())
 
+    def _record(self, key: str) -> None:
+        with self.lock.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._append(self.attempts, f"{os.getpid()} {key}")
+            accepted = set(self.path.read_text().split()) if self.path.exists() else set()
+            if key not in accepted:
+                self._append(self.path, key)
+
     async def send_direct(self, user: str, reply: Reply, key: str | None = None) -> bool:
         assert key is not None
-        self._append(self.attempts, key)
-        if key not in self.accepted:
-            self.accepted.add(key)
-            self._append(self.path, key)
+        if self.pause:
+            await asyncio.sleep(self.pause)
+        self._record(key)
         return True
 
     async def send_to_place(self, place: str, reply: Reply, key: str | None = None) -> bool:
@@ -48,9 +60,9 @@ class FileSink:
         return False
 
 
-async def main(url: str, sink: Path) -> None:
-    app = App(make_settings(url))
-    app.notifier.register(FileSink(sink))
+async def main(url: str, sink: Path, lease: int) -> None:
+    app = App(make_settings(url, reminder_lease_seconds=lease))
+    app.notifier.register(FileSink(sink, float(os.environ.get("SAMEN_SINK_PAUSE", "0"))))
     app.scheduler.start()
     print("ready", flush=True)
     try:
@@ -60,4 +72,4 @@ async def main(url: str, sink: Path) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], Path(sys.argv[2])))
+    asyncio.run(main(sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]) if sys.argv[3:] else 60))

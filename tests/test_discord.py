@@ -647,3 +647,54 @@ async def test_a_form_opened_before_a_restart_gets_a_clear_answer_with_the_typed
         answer = (await standin.answer_to(click)).body
         assert answer["data"]["flags"] & 64
         assert "Deze knop werkt niet meer" in answer["data"]["content"]
+
+
+async def test_an_interaction_while_the_database_is_write_locked_is_acknowledged_at_once(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another connection holds SQLite's write lock for 2.5 s: the command is deferred
+    ("thinking…") within a second, and its real answer follows once the lock is gone."""
+    from tests.test_busy_database import write_locked
+
+    database = tmp_path / "s.db"
+    async with running(standin, database, monkeypatch):
+        with write_locked(database, 2.5) as released:
+            began = asyncio.get_running_loop().time()
+            payload = standin.interaction(2, slash("circle", "join", [opt("circle", "gent")]), BOB)
+            await standin.push(payload)
+            answer = (await standin.answer_to(payload)).body
+            acknowledged = asyncio.get_running_loop().time() - began
+            assert not released.is_set()
+            assert answer["type"] == 5  # deferred: Discord shows "thinking…", never "failed"
+            assert acknowledged < 1.0
+            followup = await standin.wait_request(
+                lambda r: r.path.startswith("/webhooks/") and r.method == "POST"
+            )
+            assert released.is_set()  # the answer came once the lock was released
+        text = followup.body.get("content") or followup.body["embeds"][0]["description"]
+        assert "Gent" in text
+
+
+async def test_a_command_that_waits_past_its_timeout_says_busy_only_to_the_asker(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_busy_database import write_locked
+
+    database = tmp_path / "s.db"
+    async with running(standin, database, monkeypatch) as (app, _):
+        app.dispatcher.pool.timeout = 1.0  # bot.toml's storage.command_timeout_seconds
+        with write_locked(database, 2.5):
+            payload = standin.interaction(2, slash("circle", "join", [opt("circle", "gent")]), BOB)
+            await standin.push(payload)
+            answer = (await standin.answer_to(payload)).body
+            assert answer["type"] == 5
+            assert not (answer.get("data") or {}).get("flags", 0) & 64  # a public "thinking…"
+            followup = await standin.wait_request(
+                lambda r: r.path.startswith("/webhooks/") and r.method == "POST"
+            )
+            # the busy answer is only for the asker: the public "thinking…" is taken away
+            await standin.wait_request(
+                lambda r: r.method == "DELETE" and r.path.endswith("/messages/@original")
+            )
+        assert followup.body["flags"] & 64
+        assert followup.body["content"] == "Samen is busy, try again in a moment."  # en-US

@@ -23,17 +23,18 @@ from storage.circles import ANIMATOR, Circle, CircleMembership
 from storage.db import Database
 from storage.identity import Account, Member
 from storage.meetups import Meetup, Reminder, Rsvp
-from tests.conftest import ROOT, make_settings
+from tests.conftest import ROOT, PostgresServer, make_settings
 
 
-def seed_due_reminders(url: str, count: int, within: float) -> list[int]:
-    """``count`` members going to ten meetups that start a minute and a few seconds from now,
-    each with a one-minute reminder: ``count`` reminders due within ``within`` seconds,
-    planned by the same code as a member's RSVP."""
+def seed_due_reminders(
+    url: str, count: int, within: float, *, start_in: float = 1.0, groups: int = 10
+) -> list[int]:
+    """``count`` members going to ``groups`` meetups that start a minute and a few seconds from
+    now, each with a one-minute reminder: ``count`` reminders due from ``start_in`` seconds
+    from now, over ``within`` seconds, planned by the same code as a member's RSVP."""
     database = Database(url)
     database.upgrade()
     now = datetime.now(UTC)
-    groups = 10
     with database.session() as session:
         members = [
             {"display_name": f"m{i}", "name_folded": f"m{i}", "created_at": now}
@@ -55,7 +56,7 @@ def seed_due_reminders(url: str, count: int, within: float) -> list[int]:
             ],
         )
         for group in range(groups):
-            start = now + timedelta(minutes=1, seconds=1 + within * group / groups)
+            start = now + timedelta(minutes=1, seconds=start_in + within * group / groups)
             meetup = Meetup(
                 title=f"Restart {group}",
                 format="meetup",
@@ -82,16 +83,18 @@ def seed_due_reminders(url: str, count: int, within: float) -> list[int]:
     return reminder_ids
 
 
-def start_worker(url: str, sink: Path) -> subprocess.Popen[str]:
+def start_worker(url: str, sink: Path, lease: int = 3, pause: float = 0.0) -> subprocess.Popen[str]:
+    """A worker process with a short reminder lease (a killed one's reminders are taken over
+    within seconds) whose sends take ``pause`` seconds each."""
     log = sink.with_suffix(".log")
     with log.open("a") as errors:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.reminder_worker", url, str(sink)],
+            [sys.executable, "-m", "tests.reminder_worker", url, str(sink), str(lease)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=errors,
             text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(ROOT), "SAMEN_SINK_PAUSE": str(pause)},
         )
     assert process.stdout is not None
     ready = process.stdout.readline().strip()
@@ -122,7 +125,7 @@ def test_a_killed_process_delivers_every_reminder_exactly_once(tmp_path: Path) -
         second.send_signal(signal.SIGKILL)
         second.wait(10)
     accepted = sink.read_text().split()
-    attempts = (tmp_path / "sink.txt.attempts").read_text().split()
+    attempts = [k for keys in attempts_by_process(sink).values() for k in keys]
     assert 0 < delivered_before_kill < len(reminder_ids), "the kill must land mid-way"
     assert sorted(accepted) == sorted(f"reminder:{i}" for i in reminder_ids)
     assert len(accepted) == len(set(accepted))
@@ -133,6 +136,105 @@ def test_a_killed_process_delivers_every_reminder_exactly_once(tmp_path: Path) -
         states = set(session.exec(select(Reminder.state)))
     database.dispose()
     assert states == {"sent"}
+
+
+def attempts_by_process(sink: Path) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for line in sink.with_suffix(sink.suffix + ".attempts").read_text().splitlines():
+        pid, key = line.split()
+        found.setdefault(int(pid), []).append(key)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_two_processes_on_postgres_with_one_killed_deliver_every_reminder_once(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """Issue 11: two ``samen run`` on one PostgreSQL, 1,000 reminders due within 20 s, one
+    process killed while it holds reminders it is sending. The other sends everything left,
+    the killed one's held reminders once their (3 s) lease runs out; the platform accepts each
+    reminder once, and a reminder is tried twice only when the killed process had tried it
+    (the same idempotency key)."""
+    url = postgres.new_database()
+    sink = tmp_path / "sink.txt"
+    reminder_ids = seed_due_reminders(url, 1000, within=20.0, start_in=4.0, groups=20)
+    victim = start_worker(url, sink, lease=3, pause=0.01)
+    survivor = start_worker(url, sink, lease=3, pause=0.01)
+    database = Database(url)
+    mark = f":{victim.pid}:"
+    try:
+        held: list[int] = []
+        deadline = time.monotonic() + 40
+        # kill the victim mid-batch (past 20%): it holds reminders, and has tried some of them
+        while not held and time.monotonic() < deadline:
+            delivered = len(sink.read_text().split()) if sink.exists() else 0
+            tried_by_victim = (
+                set(attempts_by_process(sink).get(victim.pid, ())) if delivered else set()
+            )
+            if delivered >= 200 and tried_by_victim:
+                with database.session() as session:
+                    held = [
+                        r.id
+                        for r in session.exec(
+                            select(Reminder).where(
+                                Reminder.state == "sending",
+                                col(Reminder.claimed_by).contains(mark),
+                            )
+                        )
+                        if r.id and f"reminder:{r.id}" in tried_by_victim
+                    ]
+            if held:
+                victim.send_signal(signal.SIGKILL)
+            else:
+                time.sleep(0.005)
+        victim.wait(10)
+        assert held, "the victim never held a reminder it had tried, after 200 were delivered"
+        with database.session() as session:  # all it held when it died (its lease runs 3 s)
+            held = [
+                r.id
+                for r in session.exec(
+                    select(Reminder).where(
+                        Reminder.state == "sending", col(Reminder.claimed_by).contains(mark)
+                    )
+                )
+                if r.id
+            ]
+        delivered_before_kill = len(sink.read_text().split())
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            with database.session() as session:
+                states = set(session.exec(select(Reminder.state)))
+            if states == {"sent"}:
+                break
+            time.sleep(0.2)
+        time.sleep(1.0)  # anything left would show up as a duplicate attempt now
+    finally:
+        for process in (victim, survivor):
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                process.wait(10)
+    accepted = sink.read_text().split()
+    assert delivered_before_kill < len(reminder_ids), "the kill must land mid-way"
+    assert sorted(accepted) == sorted(f"reminder:{i}" for i in reminder_ids)  # none lost
+    assert len(accepted) == len(set(accepted))  # none doubled
+    tried = attempts_by_process(sink)
+    assert set(tried) <= {victim.pid, survivor.pid}
+    assert tried.get(victim.pid), "the victim sent some before it was killed"
+    by_survivor = tried[survivor.pid]
+    assert len(by_survivor) == len(set(by_survivor))  # the live one never tries a key twice
+    by_victim = tried[victim.pid]
+    assert len(by_victim) == len(set(by_victim))
+    # a reminder tried by both is one the victim tried before it died, not marked sent
+    doubled = set(by_victim) & set(by_survivor)
+    assert doubled <= {f"reminder:{i}" for i in held}
+    with database.session() as session:
+        rows = list(session.exec(select(Reminder)))
+    database.dispose()
+    assert {r.state for r in rows} == {"sent"}
+    # what the victim held when it died was taken over and sent by the survivor
+    taken = {r.claimed_by for r in rows if r.id in set(held)}
+    assert len(taken) == 1 and mark not in str(taken)
 
 
 async def test_reminders_fire_in_real_time(tmp_path: Path) -> None:
