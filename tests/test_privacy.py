@@ -57,7 +57,8 @@ async def test_export_of_a_member_with_no_data_is_their_profile_alone(bot: Memor
     reply = await bot.say("new", "!privacy export")
     data = json.loads(reply.attachments[0].content)
     assert data["member"]["display_name"] == "new"
-    assert set(data["tables"]) == {"account"}
+    assert set(data["tables"]) == {"account", "fact"}
+    assert [row["kind"] for row in data["tables"]["fact"]] == ["member_created"]
 
 
 async def test_forget_asks_first_and_changes_nothing(bot: MemoryAdapter) -> None:
