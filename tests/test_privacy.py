@@ -14,7 +14,7 @@ from bot.reply import Visibility
 from storage.board import Post, Response
 from storage.identity import Account, Member
 from storage.meetups import Rsvp
-from storage.privacy import ERASED, KEPT, member_references, unplaced_tables
+from storage.privacy import ERASED, KEPT, PSEUDONYMISED, member_references, unplaced_tables
 from tests.helpers import english, number_of, snapshot
 
 
@@ -151,3 +151,10 @@ def test_every_table_that_refers_to_a_member_is_placed() -> None:
     assert unplaced_tables() == set()
     names = {table.name for table, column in member_references() if not column.nullable}
     assert names == ERASED | KEPT
+
+
+def test_the_facts_of_the_follow_up_are_pseudonymised_not_erased() -> None:
+    """Figures outlive the member: their facts stay, with an alias instead of the member."""
+    assert {"fact"} == PSEUDONYMISED
+    assert not PSEUDONYMISED & (ERASED | KEPT)
+    assert ("fact", "member_id") in {(t.name, c.name) for t, c in member_references()}
