@@ -10,6 +10,7 @@ Paragraph parameters (a description, a pitch, a guide) are typed in a modal.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import inspect
 import json
@@ -136,7 +137,10 @@ def invocation_of(
     options: dict[str, str] | None = None,
     text: str | None = None,
     shared: bool = False,
+    once: bool = True,
 ) -> Invocation:
+    """What the interaction says. ``once``: it carries the interaction's id, so that the
+    core runs it once whichever instance gets it (not for a refresh of the same click)."""
     user = interaction.user
     return Invocation(
         platform="discord",
@@ -149,6 +153,7 @@ def invocation_of(
         locale=str(interaction.locale),
         is_direct=interaction.guild_id is None,
         shared=shared,
+        event_id=str(interaction.id) if once else None,
     )
 
 
@@ -241,6 +246,7 @@ class DiscordAdapter:
         self._mirror_again = False
         self.open_forms: set[str] = set()  # the custom_ids of the modals this process opened
         self._answering: set[asyncio.Task[None]] = set()
+        self._exits: contextlib.AsyncExitStack | None = None
         app.notifier.register(self)
         if self.settings.mirror_events:
             app.dispatcher.listen("meetups", self.schedule_mirror)
@@ -293,11 +299,11 @@ class DiscordAdapter:
                 if values.get(param.argument) is not None
             }
             if paragraphs:
+                asked = invocation_of(interaction, command=spec.name, options=given)
+                if not await adapter.app.dispatcher.claimed(asked):
+                    return  # another delivery of this interaction opens the form
                 # refuse a wrong option or a missing right before the member types a text
-                problem = await adapter.early_check(
-                    invocation_of(interaction, command=spec.name, options=given),
-                    tuple(p.name for p in paragraphs),
-                )
+                problem = await adapter.early_check(asked, tuple(p.name for p in paragraphs))
                 if problem is not None:
                     await interaction.response.send_message(
                         ephemeral=True, **adapter.parts(problem)
@@ -448,6 +454,8 @@ class DiscordAdapter:
     async def _answer_unknown(
         self, interaction: discord.Interaction[Any], data: dict[str, Any]
     ) -> None:
+        if not await self.app.dispatcher.claimed(invocation_of(interaction)):
+            return  # another delivery of this interaction was answered
         locale = normalise_locale(str(interaction.locale))
         custom_id = str(data.get("custom_id") or "")
         if interaction.type is discord.InteractionType.component:
@@ -488,6 +496,8 @@ class DiscordAdapter:
         if not done:
             await interaction.response.defer(ephemeral=private, thinking=True)
         outcome = await task
+        if outcome.dropped:
+            return  # handled already (another delivery of this interaction)
         try:
             reply = self._with_typed(outcome.reply, typed, str(interaction.locale))
             if not done:
@@ -530,6 +540,8 @@ class DiscordAdapter:
         if not done:
             await interaction.response.defer()  # a component: "deferred message update"
         outcome, fresh = await task
+        if outcome.dropped:
+            return  # handled already (another delivery of this click)
         reply = outcome.reply
         try:
             if not done:
@@ -552,10 +564,10 @@ class DiscordAdapter:
         asks for a refresh."""
         outcome = await self.app.dispatcher.run(invocation_of(interaction, text=invocation))
         reply = outcome.reply
-        if not reply.refresh or reply.is_error or interaction.message is None:
+        if outcome.dropped or not reply.refresh or reply.is_error or interaction.message is None:
             return outcome, None
         fresh = await self.app.dispatcher.dispatch(
-            invocation_of(interaction, text=reply.refresh, shared=True)
+            invocation_of(interaction, text=reply.refresh, shared=True, once=False)
         )
         return outcome, fresh
 
@@ -717,8 +729,38 @@ class DiscordAdapter:
     # -- running --------------------------------------------------------------------------------
 
     async def run(self) -> None:
+        """Log in, hold the gateway until cancelled, log out (one instance: bot/ownership.py
+        does the three steps itself when several may run)."""
+        await self.start()
+        try:
+            await self.listen()
+        finally:
+            await self.close()
+
+    async def start(self) -> None:
+        """Log in over HTTP and sync the commands (every instance: each can send
+        notifications)."""
         token = os.environ.get(self.settings.token_env, "")
         if not token:
             raise DiscordSetupError(f"set ${self.settings.token_env} to the bot's token")
-        async with self.client:
-            await self.client.start(token)
+        self._exits = contextlib.AsyncExitStack()
+        await self._exits.enter_async_context(self.client)
+        await self.client.login(token)
+
+    async def listen(self) -> None:
+        """The gateway connection, only in the instance that owns it: interactions arrive
+        here. Cancelled (another instance owns it now), it closes the gateway session, so
+        that Discord sends the interactions to the new owner's."""
+        try:
+            await self.client.connect()
+        finally:
+            ws = self.client.ws
+            if ws is not None and not self.client.is_closed():
+                with contextlib.suppress(Exception):
+                    await ws.close(code=1000)
+
+    async def close(self) -> None:
+        await self.client.close()
+        if self._exits is not None:
+            await self._exits.aclose()
+            self._exits = None

@@ -10,6 +10,7 @@ queue per kind (replies before notifications) that waits out rate limits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -121,6 +122,7 @@ class MatrixAdapter:
         self._handled: dict[str, None] = {}
         self._room_ts: dict[str, int] = {}  # per room: the newest event handled
         self._direct_rooms: set[str] = set()
+        self._sender: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()
         self.sync_count = 0
         self.rate_limited = 0  # how often the homeserver asked us to wait
@@ -156,17 +158,39 @@ class MatrixAdapter:
         self.state.set("device_id", device_id)
 
     async def run(self) -> None:
+        """Log in, sync until cancelled, log out (one instance: bot/ownership.py does the
+        three steps itself when several may run)."""
+        await self.start()
+        try:
+            await self.listen()
+        finally:
+            await self.close()
+
+    async def start(self) -> None:
+        """Log in and start sending (every instance: each can send notifications)."""
         await self.login()
+        self._load_state()
+        self._sender = asyncio.create_task(self._send_loop(), name="matrix-send")
+
+    async def listen(self) -> None:
+        """The sync loop, only in the instance that owns the Matrix connection; it goes on
+        from what the previous owner stored (its sync token, the events it handled)."""
+        self._load_state()
+        await self._sync_loop()
+
+    async def close(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
+            self._sender = None
+        await self.client.close()
+
+    def _load_state(self) -> None:
         self._room_ts = json.loads(self.state.get("room_ts") or "{}")
         self._direct_rooms = set(json.loads(self.state.get("direct_rooms") or "[]"))
         self._handled = dict.fromkeys(json.loads(self.state.get("handled") or "[]"))
         self._dm_rooms = json.loads(self.state.get("dm_rooms") or "{}")
-        sender = asyncio.create_task(self._send_loop(), name="matrix-send")
-        try:
-            await self._sync_loop()
-        finally:
-            sender.cancel()
-            await self.client.close()
 
     async def _sync_loop(self) -> None:
         token = self.state.get("sync_token")
@@ -319,6 +343,7 @@ class MatrixAdapter:
             text=text,
             place=room_id,
             is_direct=self._is_direct(room_id),
+            event_id=event.event_id,  # handled once, by whichever instance claims it first
         )
         relates = event.source.get("content", {}).get("m.relates_to", {})
 

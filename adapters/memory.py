@@ -36,8 +36,16 @@ class MemoryAdapter:
         app.notifier.register(self)
 
     async def say(
-        self, user: str, line: str, *, place: str | None = None, locale: str | None = None
+        self,
+        user: str,
+        line: str,
+        *,
+        place: str | None = None,
+        locale: str | None = None,
+        event_id: str | None = None,
     ) -> Reply:
+        """``event_id``: the platform event that said it (a second one with the same id is
+        dropped: nothing runs, nothing is answered)."""
         prefix = self.app.settings.platform_prefix(self.platform)
         text = line[len(prefix) :] if line.startswith(prefix) else line
         invocation = Invocation(
@@ -48,6 +56,7 @@ class MemoryAdapter:
             place=place,
             locale=locale,
             is_direct=place is None,
+            event_id=event_id,
         )
 
         async def answer(reply: Reply) -> None:

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.i18n import Catalogues
 from bot.notifier import NotifierHub, PlaceTarget
+from bot.ownership import OwnedAdapter, ownership, serve_owned
 from bot.registry import Registry
 from bot.reporting import AdminReporter
 from bot.services import Services
@@ -128,6 +129,14 @@ class App:
         logging.getLogger().addHandler(reporter)
         return reporter
 
+    async def serve(self, adapter: Adapter) -> None:
+        """Run one adapter: a platform connection only while this instance owns it (several
+        instances on one PostgreSQL, bot/ownership.py); the console always."""
+        if isinstance(adapter, OwnedAdapter):
+            await serve_owned(adapter, ownership(self.database.engine, adapter.platform))
+        else:
+            await adapter.run()
+
     async def run(self, adapters: Sequence[Adapter]) -> None:
         self.prepare_database()
         # what start-up built (catalogues, registry, imports) lives as long as the process:
@@ -138,7 +147,7 @@ class App:
         try:
             async with asyncio.TaskGroup() as group:
                 for adapter in adapters:
-                    group.create_task(adapter.run(), name=f"adapter-{adapter.platform}")
+                    group.create_task(self.serve(adapter), name=f"adapter-{adapter.platform}")
         finally:
             if reporter is not None:
                 logging.getLogger().removeHandler(reporter)

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
 from bot.clock import Clock
@@ -38,6 +38,7 @@ from bot.text import shorten
 from bot.workers import Busy, CommandPool, Ticket
 from storage.circles import is_animator
 from storage.db import Database
+from storage.events import claim_event
 from storage.identity import Member, account_for
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ log = logging.getLogger(__name__)
 MAX_LINE = 8000
 MAX_KNOWN_LOCALES = 100_000
 BUSY = N_("Samen is busy, try again in a moment.")
+UNREACHABLE = N_(
+    "Samen cannot reach its database just now, so nothing was changed. Try again in a minute."
+)
 
 
 def is_database_busy(error: BaseException) -> bool:
@@ -53,6 +57,19 @@ def is_database_busy(error: BaseException) -> bool:
         return False
     text = str(error.orig).lower()
     return "locked" in text or "lock timeout" in text or "busy" in text
+
+
+def is_database_unreachable(error: BaseException) -> bool:
+    """The database server is away: a refused or broken connection (not a bad statement)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    text = str(error.orig).lower()
+    return any(
+        sign in text
+        for sign in ("connection refused", "connection failed", "server closed", "terminat")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +88,10 @@ class Invocation:
     # the answer replaces a message everyone sees (a button's refresh): it is written in the
     # community's language and leaves out what concerns only the asker
     shared: bool = False
+    # the platform's id of the event that said it (a Matrix event id, a Discord interaction
+    # id): the event is claimed before it runs, and a second delivery of it (to this or
+    # another instance) is dropped. None (the console, a refresh) is never deduplicated.
+    event_id: str | None = None
 
 
 Answer = Callable[[Reply], Awaitable[object]]
@@ -86,6 +107,9 @@ class Outcome:
     outbox: tuple[Notification, ...] = ()
     invitations: tuple[Invitation, ...] = ()
     sent: bool = False
+    # the event was handled already (another delivery of it, maybe by another instance):
+    # nothing ran, and there is nothing to show
+    dropped: bool = False
 
     async def follow_up(self) -> None:
         if self.sent:
@@ -225,6 +249,8 @@ class Dispatcher:
         answer before anybody is pinged about it. Without ``answer`` the caller shows the
         returned Reply itself, after the notifications (use :meth:`run` to choose)."""
         outcome = await self.run(invocation)
+        if outcome.dropped:
+            return outcome.reply
         try:
             if answer is not None:
                 await answer(outcome.reply)
@@ -236,11 +262,11 @@ class Dispatcher:
         """Run the command in its transaction, in a worker thread (bot/workers.py); the
         Outcome holds the answer and, to be sent once the answer was shown, what the
         committed command queued for others. A command that cannot run in time (the database
-        is held, the pool is full) is answered "busy" and writes nothing."""
+        is held, the pool is full) is answered "busy" and writes nothing. An event handled
+        before (its id already claimed, see :meth:`claim`) runs nothing: the Outcome is
+        ``dropped``."""
         try:
-            reply, outbox, invitations, changed = await self.pool.run(
-                lambda ticket: self._transaction(invocation, ticket)
-            )
+            done = await self.pool.run(lambda ticket: self._transaction(invocation, ticket))
         except Busy as busy:
             log.warning(
                 "busy: %s (platform=%s user=%s command=%r)",
@@ -250,6 +276,9 @@ class Dispatcher:
                 invocation.command or shorten(invocation.text or "", 40),
             )
             return Outcome(self, self.busy_reply(invocation))
+        if done is None:
+            return Outcome(self, Reply(), dropped=True)
+        reply, outbox, invitations, changed = done
         for topic in changed:  # on the main loop: listeners schedule work of their own
             for listener in self.listeners.get(topic, ()):
                 try:
@@ -258,20 +287,29 @@ class Dispatcher:
                     log.exception("listener of %s failed", topic)
         return Outcome(self, reply, outbox, invitations)
 
-    def busy_reply(self, invocation: Invocation) -> Reply:
-        """Busy, try again: in the asker's language as their last command found it, else
-        their platform's (the database may not answer now)."""
+    def busy_reply(self, invocation: Invocation, message: LazyText = BUSY) -> Reply:
+        """Busy (or unreachable), try again: in the asker's language as their last command
+        found it, else their platform's (the database may not answer now)."""
         known = self.locales.get((invocation.platform, invocation.user_id))
         t = self.catalogues.translator(
             known or normalise_locale(invocation.locale), self.settings.default_locale
         )
-        return Reply(text=t(BUSY), visibility=Visibility.PRIVATE, is_error=True)
+        return Reply(text=t(message), visibility=Visibility.PRIVATE, is_error=True)
 
     async def _transaction(
         self, invocation: Invocation, ticket: Ticket
-    ) -> tuple[Reply, tuple[Notification, ...], tuple[Invitation, ...], set[str]]:
+    ) -> tuple[Reply, tuple[Notification, ...], tuple[Invitation, ...], set[str]] | None:
         """The command, in a worker thread: its answer, what it queued and the topics it
-        changed (all empty unless it committed)."""
+        changed (all empty unless it committed); None for an event handled before."""
+        try:
+            if not self.claim(invocation):
+                return None
+        except Exception as error:  # the database cannot take the claim: nothing runs
+            log.warning(
+                "cannot claim %s event %s: %s", invocation.platform, invocation.event_id, error
+            )
+            message = UNREACHABLE if is_database_unreachable(error) else BUSY
+            return self.busy_reply(invocation, message), (), (), set()
         prefix = self.settings.platform_prefix(invocation.platform)
         spec: CommandSpec | None = None
         try:
@@ -326,6 +364,15 @@ class Dispatcher:
             if is_database_busy(error):
                 log.warning("command %r: the database is busy (%s)", spec.name, error)
                 reply = Reply(text=t(BUSY), visibility=Visibility.PRIVATE, is_error=True)
+            elif is_database_unreachable(error):
+                log.warning(
+                    "command %r (platform=%s user=%s): the database cannot be reached: %s",
+                    spec.name,
+                    invocation.platform,
+                    invocation.user_id,
+                    error.__class__.__name__,
+                )
+                reply = self.busy_reply(invocation, UNREACHABLE)
             else:
                 log.exception(
                     "command %r failed (platform=%s user=%s place=%s line=%r)",
@@ -341,6 +388,34 @@ class Dispatcher:
         if self.seen.due(self.clock.now()):
             self.flush_seen()
         return reply, tuple(outbox), tuple(invitations), changed
+
+    def claim(self, invocation: Invocation) -> bool:
+        """Take the invocation's event for this instance: False when it was taken before
+        (the same event delivered again, or to another instance sharing the database). In a
+        transaction of its own, before the command runs: a command is run at most once, even
+        when its instance dies while running it. Without an event id, always True."""
+        if invocation.event_id is None:
+            return True
+        now = self.clock.now()
+        if claim_event(self.database.engine, invocation.platform, invocation.event_id, now):
+            return True
+        log.debug("dropped %s event %s: handled already", invocation.platform, invocation.event_id)
+        return False
+
+    async def claimed(self, invocation: Invocation) -> bool:
+        """:meth:`claim`, in a worker thread: for an adapter that handles an event itself (a
+        form to open, an expired button to explain). A database that cannot take the claim
+        lets the event through: at worst it is answered twice."""
+        try:
+            return await self.pool.run(lambda _: self._claim_async(invocation))
+        except Exception as error:
+            log.warning(
+                "cannot claim %s event %s: %s", invocation.platform, invocation.event_id, error
+            )
+            return True
+
+    async def _claim_async(self, invocation: Invocation) -> bool:
+        return self.claim(invocation)
 
     async def check(
         self,

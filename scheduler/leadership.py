@@ -1,4 +1,5 @@
-"""Which instance runs the periodic jobs when several ``samen run`` share one PostgreSQL.
+"""Which instance runs the periodic jobs when several ``samen run`` share one PostgreSQL, and
+which one holds each platform's connection (bot/ownership.py): one lock, one key each.
 
 The leader holds a session-level advisory lock on a connection of its own, kept open (not
 returned to the pool) for as long as it leads; PostgreSQL releases the lock when that session
@@ -16,7 +17,7 @@ import logging
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from storage.leader_lock import advisory_unlock, ping, try_advisory_lock
+from storage.leader_lock import advisory_unlock, keep_alive, ping, try_advisory_lock
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +25,33 @@ log = logging.getLogger(__name__)
 # replaced within this (plus PostgreSQL noticing the closed connection)
 RETRY_SECONDS = 5.0
 
+
 # the advisory lock's key: a fixed signed 64-bit integer, the same in every instance
-LEADER_KEY = int.from_bytes(hashlib.sha256(b"samen-leader").digest()[:8], "big", signed=True)
+def lock_key(name: str) -> int:
+    """The advisory lock's key of ``name``: a fixed signed 64-bit integer."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+LEADER_KEY = lock_key("samen-leader")
+
+
+def platform_key(platform: str) -> int:
+    """The key of a platform's connection (the Matrix sync, the Discord gateway)."""
+    return lock_key(f"samen-platform:{platform}")
 
 
 class Leadership:
     def __init__(
-        self, engine: Engine, *, key: int = LEADER_KEY, retry_seconds: float | None = None
+        self,
+        engine: Engine,
+        *,
+        key: int = LEADER_KEY,
+        retry_seconds: float | None = None,
+        task: str = "the periodic jobs",
     ):
         self.engine = engine
         self.key = key
+        self.task = task  # what leading means, for the log
         self._retry_seconds = retry_seconds
         self.connection: Connection | None = None
         self.leading = False
@@ -63,7 +81,8 @@ class Leadership:
                 self.leading = False
                 self._drop_connection()
                 log.warning(
-                    "this instance no longer leads the periodic jobs: its connection broke (%s)",
+                    "this instance no longer leads %s: its connection broke (%s)",
+                    self.task,
                     error.__class__.__name__,
                 )
         try:
@@ -71,12 +90,14 @@ class Leadership:
                 self.connection = self.engine.connect().execution_options(
                     isolation_level="AUTOCOMMIT"
                 )
+                keep_alive(self.connection)
             taken = try_advisory_lock(self.connection, self.key)
         except SQLAlchemyError as error:
             # once per outage, not every few seconds while the database stays unreachable
             log.log(
                 logging.DEBUG if self._unreachable else logging.WARNING,
-                "cannot try to lead the periodic jobs: %s",
+                "cannot try to lead %s: %s",
+                self.task,
                 error.__class__.__name__,
             )
             self._unreachable = True
@@ -90,7 +111,7 @@ class Leadership:
     def _now_leading(self) -> None:
         if not self.leading:
             self.leading = True
-            log.info("this instance now leads the periodic jobs")
+            log.info("this instance now leads %s", self.task)
 
     def _drop_connection(self) -> None:
         """Close the connection for good (never back to the pool, where its session would keep
@@ -114,4 +135,4 @@ class Leadership:
                 log.debug("unlocking the leadership lock failed", exc_info=True)
         self._drop_connection()
         if was_leading:
-            log.info("this instance no longer leads the periodic jobs (stopping)")
+            log.info("this instance no longer leads %s (stopping)", self.task)

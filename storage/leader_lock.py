@@ -18,3 +18,15 @@ def advisory_unlock(connection: Connection, key: int) -> None:
 def ping(connection: Connection) -> None:
     """A cheap round trip; raises when the connection (and so its session's locks) is gone."""
     connection.execute(text("SELECT 1"))
+
+
+def keep_alive(connection: Connection) -> None:
+    """PostgreSQL probes this session's client every few seconds and ends the session (and so
+    frees its locks) within about 25 s of the client's host vanishing without closing the
+    connection (a crash, a network cut); by default that takes two hours."""
+    for name, value in (
+        ("tcp_keepalives_idle", 10),
+        ("tcp_keepalives_interval", 5),
+        ("tcp_keepalives_count", 3),
+    ):
+        connection.execute(text(f"SET {name} = {value}"))

@@ -317,24 +317,35 @@ def recover_interrupted(
 
 def claim_due(session: Session, now: datetime, limit: int, instance: str) -> list[Reminder]:
     """Due pending reminders, leased to ``instance`` (``sending``, claimed now by it) in this
-    transaction. On PostgreSQL, rows that another instance holds are skipped (FOR UPDATE SKIP
+    transaction, and only those: two instances (or two threads) claiming at once never get
+    the same row. One UPDATE picks and claims them, so SQLite takes its write lock before it
+    reads; on PostgreSQL, rows that another instance holds are skipped (FOR UPDATE SKIP
     LOCKED)."""
-    statement = (
-        select(Reminder)
+    candidates = (
+        select(Reminder.id)
         .where(Reminder.state == PENDING, col(Reminder.due_at) <= now)
         .order_by(col(Reminder.due_at), col(Reminder.id))
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
-    rows = list(session.exec(statement))
-    if rows:
+        candidates = candidates.with_for_update(skip_locked=True)
+    claimed = session.execute(
+        update(Reminder)
+        .where(col(Reminder.id).in_(candidates), col(Reminder.state) == PENDING)
+        .values(state=SENDING, claimed_at=now, claimed_by=instance)
+        .returning(col(Reminder.id))
+    )
+    ids = [row[0] for row in claimed]
+    if not ids:
+        return []
+    return list(
         session.exec(
-            update(Reminder)
-            .where(col(Reminder.id).in_([r.id for r in rows]), col(Reminder.state) == PENDING)
-            .values(state=SENDING, claimed_at=now, claimed_by=instance)
+            select(Reminder)
+            .where(col(Reminder.id).in_(ids))
+            .order_by(col(Reminder.due_at), col(Reminder.id))
+            .execution_options(populate_existing=True)
         )
-    return rows
+    )
 
 
 def renew_leases(session: Session, ids: list[int], now: datetime, instance: str) -> int:

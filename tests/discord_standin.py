@@ -118,6 +118,7 @@ class StandIn:
     identified: asyncio.Event = field(default_factory=asyncio.Event)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     sequence: int = 0
+    gateways: int = 0  # how many gateway connections were opened
     runner: web.AppRunner | None = None
 
     # -- the server -------------------------------------------------------------------------
@@ -294,6 +295,7 @@ class StandIn:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.ws = ws
+        self.gateways += 1
         await ws.send_json({"op": 10, "d": {"heartbeat_interval": 45000}})
         async for message in ws:
             if message.type != WSMsgType.TEXT:

@@ -6,19 +6,30 @@ nonce): it accepts each idempotency key once, appending it to the file, and drop
 also when several worker processes share it (they take turns under a file lock). Every attempt
 is also appended to <sink-file>.attempts as ``<pid> <key>``, so duplicates can be counted and
 told apart by process. SAMEN_SINK_PAUSE (seconds) makes each send take that long, as a real
-platform's round trip does."""
+platform's round trip does.
+
+SAMEN_WORKER_COMMANDS=<file> also makes it a way in for members: once <file>.go exists, it says
+each line of <file> (``<user><TAB><command>``) through the whole core, all at once (a thread
+each, as many connections would), writes the replies to <file>.replies (JSON lines) and then
+<file>.done, and goes on sending reminders."""
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.reply import Reply
 from tests.conftest import make_settings
+
+THREADS = 16
 
 
 class FileSink:
@@ -60,14 +71,47 @@ class FileSink:
         return False
 
 
+def say_all_at_once(bot: MemoryAdapter, lines: list[tuple[str, str]]) -> list[dict[str, str]]:
+    def one(line: tuple[str, str]) -> dict[str, str]:
+        reply = asyncio.run(bot.say(*line))
+        return {"user": line[0], "title": reply.title, "text": reply.text}
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        return list(pool.map(one, lines))
+
+
+def serve_commands(bot: MemoryAdapter, commands: Path) -> None:
+    """In a thread of its own: wait for the go, answer every line, write the replies."""
+    lines = [
+        (user, command)
+        for user, command in (line.split("\t", 1) for line in commands.read_text().splitlines())
+    ]
+    go = commands.with_suffix(commands.suffix + ".go")
+    deadline = time.monotonic() + 600
+    while not go.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    replies = say_all_at_once(bot, lines)
+    out = commands.with_suffix(commands.suffix + ".replies")
+    out.write_text("".join(json.dumps(reply) + "\n" for reply in replies))
+    commands.with_suffix(commands.suffix + ".done").touch()
+
+
 async def main(url: str, sink: Path, lease: int) -> None:
     app = App(make_settings(url, reminder_lease_seconds=lease))
-    app.notifier.register(FileSink(sink, float(os.environ.get("SAMEN_SINK_PAUSE", "0"))))
+    file_sink = FileSink(sink, float(os.environ.get("SAMEN_SINK_PAUSE", "0")))
+    commands = os.environ.get("SAMEN_WORKER_COMMANDS")
+    serving = None
+    if commands:
+        bot = MemoryAdapter(app)  # the way in; it registers as the console platform, so:
+        serving = asyncio.create_task(asyncio.to_thread(serve_commands, bot, Path(commands)))
+    app.notifier.register(file_sink)  # the platform that reminders and notices go to
     app.scheduler.start()
     print("ready", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
+        if serving is not None:
+            serving.cancel()
         app.scheduler.shutdown()
 
 

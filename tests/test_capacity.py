@@ -5,10 +5,14 @@ overbook it; those who did not get a place are put on the waitlist and told so. 
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, update
@@ -21,10 +25,12 @@ from bot.reply import Reply
 from scheduler import waitlist
 from scheduler.reminders import plan, plan_batch
 from storage import meetups as store
+from storage.db import Database
 from storage.identity import Member
 from storage.meetups import GOING, OFFERED, SERIES, WAITING, Meetup, Reminder, Rsvp
-from tests.conftest import make_settings
+from tests.conftest import PostgresServer, make_settings
 from tests.helpers import english, number_of
+from tests.test_reminders import start_worker
 
 PLACES = 50
 MEMBERS = 200
@@ -85,6 +91,68 @@ async def test_concurrent_rsvps_at_capacity_never_overbook(
         f"{PLACES}/{PLACES} going · {MEMBERS - PLACES} waiting"
         in "\n".join(f.value for f in shown.fields) + shown.text
     )
+
+
+def wait_for(paths: list[Path], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not all(path.exists() for path in paths):
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+async def test_concurrent_rsvps_through_two_processes_never_overbook(
+    postgres: PostgresServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Issue 11: two ``samen run`` on one PostgreSQL, 200 members answering a meetup of 50
+    places at the same moment, half through each process: 50 get a place, 150 wait, each
+    with their own place in the queue."""
+    url = postgres.new_database()
+    database = Database(url)
+    database.upgrade()
+    database.dispose()
+    app = App(make_settings(url), clock=clock)
+    app.prepare_database()
+    bot = MemoryAdapter(app)
+    number = await full_meetup(bot, clock)
+    users = [f"m{i:03}" for i in range(MEMBERS)]
+    await english(bot, *users)
+    app.database.dispose()
+    files = [tmp_path / "one.commands", tmp_path / "two.commands"]
+    for half, file in enumerate(files):
+        file.write_text(
+            "".join(f"{user}\t!meetup rsvp {number} going\n" for user in users[half::2])
+        )
+    workers = [
+        start_worker(url, tmp_path / f"sink-{n}.txt", commands=file) for n, file in enumerate(files)
+    ]
+    try:
+        for file in files:  # both at once
+            file.with_suffix(".commands.go").touch()
+        await asyncio.to_thread(wait_for, [f.with_suffix(".commands.done") for f in files], 60)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(10)
+    replies = {
+        reply["user"]: reply["text"]
+        for file in files
+        for reply in map(json.loads, file.with_suffix(".commands.replies").read_text().splitlines())
+    }
+    assert sorted(replies) == users
+    going = [u for u, text in replies.items() if text.startswith("Noted: going for Assembly")]
+    waiting = [u for u, text in replies.items() if "is full" in text and "waitlist" in text]
+    assert {u: t for u, t in replies.items() if u not in going and u not in waiting} == {}
+    assert (len(going), len(waiting)) == (PLACES, MEMBERS - PLACES)
+    positions = sorted(int(replies[u].split("number ")[1].split(" ")[0]) for u in waiting)
+    assert positions == list(range(1, MEMBERS - PLACES + 1))  # each place in the queue once
+    database = Database(url)
+    with database.session() as session:
+        rows = list(session.exec(select(Rsvp).where(Rsvp.meetup_id == number)))
+    database.dispose()
+    assert len(rows) == MEMBERS == len({r.member_id for r in rows})
+    assert sum(r.status == GOING for r in rows) == PLACES
+    assert sum(r.status == WAITING for r in rows) == MEMBERS - PLACES
 
 
 # -- two planners at once ------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,12 @@ from typing import Any
 import discord
 import pytest
 import yarl
+from sqlmodel import select
 
 from adapters.discord_bot import DiscordAdapter
 from bot.app import App
 from bot.clock import Clock, SystemClock
+from storage.board import Post
 from tests.conftest import make_settings, start_adapter
 from tests.discord_standin import CHANNEL_ID, GUILD_ID, StandIn, opt, slash
 
@@ -647,6 +650,97 @@ async def test_a_form_opened_before_a_restart_gets_a_clear_answer_with_the_typed
         answer = (await standin.answer_to(click)).body
         assert answer["data"]["flags"] & 64
         assert "Deze knop werkt niet meer" in answer["data"]["content"]
+
+
+async def test_an_interaction_delivered_twice_is_answered_once(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discord may deliver an interaction again (a resumed gateway, a second instance during
+    a takeover): the command runs once and only the first delivery gets an answer; a second
+    delivery of a form's submit is not told that the form expired."""
+
+    def callbacks(payload: dict[str, Any]) -> int:
+        path = f"/interactions/{payload['id']}/{payload['token']}/callback"
+        return sum(1 for r in standin.requests if r.path == path)
+
+    async with running(standin, tmp_path / "s.db", monkeypatch) as (app, _):
+        modal = await need_post_form(standin, "A van for Saturday")
+        rows = modal_rows(modal, ["From Gent to Namur, 9h"])
+        submit = standin.interaction(
+            5, {"custom_id": modal["custom_id"], "components": rows}, ALICE
+        )
+        await standin.push(submit)
+        posted = (await standin.answer_to(submit)).body
+        assert "#1" in posted["data"]["embeds"][0]["title"]
+        asked = standin.interaction(2, slash("profile", "set", [opt("region", "gent")]), BOB)
+        await standin.push(asked)
+        await standin.answer_to(asked)
+        await standin.push(submit)  # the same two interactions, again
+        await standin.push(asked)
+        later = standin.interaction(2, slash("board", "show", [opt("post", "1")]), BOB)
+        await standin.push(later)  # answered after both repeats were read
+        await standin.answer_to(later)
+        await asyncio.sleep(0.3)
+        assert (callbacks(submit), callbacks(asked)) == (1, 1)
+        with app.database.session() as session:
+            assert len(session.exec(select(Post)).all()) == 1
+
+
+@pytest.mark.postgres
+async def test_one_of_two_instances_holds_the_gateway_and_the_other_takes_over(
+    standin: StandIn, postgres_migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two ``samen run`` on one PostgreSQL: both log in (each can send), one opens the
+    gateway; when it stops, the other opens it and answers the interactions."""
+    from scheduler import leadership
+    from tests.conftest import _empty_postgres
+
+    _empty_postgres(postgres_migrated)
+    monkeypatch.setattr(leadership, "RETRY_SECONDS", 0.2)
+    monkeypatch.setenv("SAMEN_TEST_DISCORD", "test-token")
+    settings = make_settings(postgres_migrated)
+    settings = settings.model_copy(
+        update={
+            "discord": settings.discord.model_copy(
+                update={
+                    "enabled": True,
+                    "guild_ids": (int(GUILD_ID),),
+                    "token_env": "SAMEN_TEST_DISCORD",
+                }
+            )
+        }
+    )
+    apps = [App(settings), App(settings)]
+    apps[0].prepare_database()
+    adapters = [DiscordAdapter(app, guild_ready_timeout=0.1) for app in apps]
+    first = asyncio.create_task(apps[0].serve(adapters[0]))
+    second: asyncio.Task[None] | None = None
+    try:
+        await asyncio.wait_for(adapters[0].client.wait_until_ready(), 20)
+        second = asyncio.create_task(apps[1].serve(adapters[1]))
+        await asyncio.sleep(1)  # five tries of the second instance
+        assert standin.gateways == 1
+        assert adapters[1].client.user is not None  # logged in over HTTP, no gateway
+        answer = await command(standin, ALICE, slash("profile", "set", [opt("locale", "en")]))
+        assert "Profile saved" in answer["data"]["embeds"][0]["title"] + json.dumps(answer)
+        standin.identified.clear()
+        stopped = time.monotonic()
+        first.cancel()  # the first instance stops (its gateway session is closed)
+        with contextlib.suppress(asyncio.CancelledError):
+            await first
+        await asyncio.wait_for(standin.identified.wait(), 10)
+        print(f"gateway taken over after {time.monotonic() - stopped:.2f} s")
+        assert standin.gateways == 2
+        shown = await command(standin, ALICE, slash("profile", "show", []))
+        assert shown["data"]["embeds"][0]["title"].startswith("alice")
+    finally:
+        for task in (first, second):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        for app in apps:
+            app.database.dispose()
 
 
 async def test_an_interaction_while_the_database_is_write_locked_is_acknowledged_at_once(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
@@ -398,3 +399,94 @@ async def test_errors_are_reported_in_the_admin_room(matrix: MatrixWorld) -> Non
         await asyncio.sleep(1)
         logging.getLogger("commands.test").error("the printer is on fire")
         await admin.wait_for(notice_from(matrix.bot_id, room, "the printer is on fire"))
+
+
+async def test_a_takeover_never_replays_old_commands(matrix: MatrixWorld) -> None:
+    """The instance that takes the Matrix connection over may start from an older sync than
+    the last one handled (its predecessor died before saving the token), or from none at all:
+    Synapse then sends the room's recent commands again. They were handled: none runs again
+    (the homeserver would drop a repeated answer, not a repeated write); a command said after
+    the takeover runs and is answered."""
+    from sqlmodel import col, delete, func, select
+
+    from storage.board import Post
+    from storage.db import Database
+    from storage.platform_state import PlatformState
+
+    ida = matrix.person("ida")
+    async with matrix.samen():
+        room = await matrix.english_room(ida)
+        await ida.say(room, "!need post A van for Saturday")
+        await ida.wait_for(notice_from(matrix.bot_id, room, "A van"))
+    database = Database(f"sqlite:///{matrix.database}")
+    with database.session() as session:  # all the adapter knew of its sync, gone
+        session.exec(
+            delete(PlatformState).where(
+                col(PlatformState.key).in_(("sync_token", "handled", "room_ts"))
+            )
+        )
+    async with matrix.samen():
+        await ida.say(room, "!offer post A bike")
+        _, posted = await ida.wait_for(notice_from(matrix.bot_id, room, "A bike"))
+        await asyncio.sleep(2)
+    assert "#2" in posted["content"]["body"]  # not #3: the van was not posted again
+    with database.session() as session:
+        assert session.exec(select(func.count()).select_from(Post)).one() == 2
+    database.dispose()
+
+
+@pytest.mark.postgres
+async def test_two_instances_on_postgresql_sync_one_at_a_time_and_hand_over(
+    matrix: MatrixWorld, postgres_migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two ``samen run`` on one PostgreSQL: one syncs and answers, the other stands by; when
+    the first stops, the second takes over from where it was, answers what is said next, and
+    replays nothing."""
+    from sqlmodel import func, select
+
+    from adapters.matrix import MatrixAdapter
+    from bot.app import App
+    from scheduler import leadership
+    from storage.board import Post
+    from tests.conftest import _empty_postgres
+
+    _empty_postgres(postgres_migrated)
+    monkeypatch.setattr(leadership, "RETRY_SECONDS", 0.2)
+    monkeypatch.setenv("SAMEN_TEST_MATRIX_TOKEN", matrix.bot.access_token)
+    settings = matrix_settings(
+        matrix.synapse, matrix.bot, matrix.database, access_token_env="SAMEN_TEST_MATRIX_TOKEN"
+    )
+    storage = settings.storage.model_copy(update={"url": postgres_migrated})
+    settings = settings.model_copy(update={"storage": storage})
+    apps = [App(settings), App(settings)]
+    apps[0].prepare_database()
+    adapters = [MatrixAdapter(app) for app in apps]
+    tasks = [asyncio.create_task(apps[0].serve(adapters[0]))]
+    ida = matrix.person("ida")
+    try:
+        await asyncio.wait_for(adapters[0].ready.wait(), 30)
+        tasks.append(asyncio.create_task(apps[1].serve(adapters[1])))
+        room = await matrix.english_room(ida)
+        await ida.say(room, "!need post A van for Saturday")
+        await ida.wait_for(notice_from(matrix.bot_id, room, "A van"))
+        assert adapters[1].sync_count == 0  # standing by
+        tasks[0].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tasks[0]
+        await asyncio.wait_for(adapters[1].ready.wait(), 30)
+        await ida.say(room, "!offer post A bike")
+        _, posted = await ida.wait_for(notice_from(matrix.bot_id, room, "A bike"))
+        await asyncio.sleep(2)
+        await ida.sync()
+        assert "#2" in posted["content"]["body"]  # the van was not posted again
+        replies = [b for b in ida.bodies(room, matrix.bot_id) if "A van" in b]
+        assert len(replies) == 1, replies
+        with apps[1].database.session() as session:
+            assert session.exec(select(func.count()).select_from(Post)).one() == 2
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for app in apps:
+            app.database.dispose()

@@ -83,9 +83,13 @@ def seed_due_reminders(
     return reminder_ids
 
 
-def start_worker(url: str, sink: Path, lease: int = 3, pause: float = 0.0) -> subprocess.Popen[str]:
+def start_worker(
+    url: str, sink: Path, lease: int = 3, pause: float = 0.0, commands: Path | None = None
+) -> subprocess.Popen[str]:
     """A worker process with a short reminder lease (a killed one's reminders are taken over
-    within seconds) whose sends take ``pause`` seconds each."""
+    within seconds) whose sends take ``pause`` seconds each, answering ``commands`` if given
+    (see tests/reminder_worker.py)."""
+    extra = {"SAMEN_WORKER_COMMANDS": str(commands)} if commands else {}
     log = sink.with_suffix(".log")
     with log.open("a") as errors:
         process = subprocess.Popen(
@@ -94,7 +98,7 @@ def start_worker(url: str, sink: Path, lease: int = 3, pause: float = 0.0) -> su
             stdout=subprocess.PIPE,
             stderr=errors,
             text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT), "SAMEN_SINK_PAUSE": str(pause)},
+            env={**os.environ, "PYTHONPATH": str(ROOT), "SAMEN_SINK_PAUSE": str(pause), **extra},
         )
     assert process.stdout is not None
     ready = process.stdout.readline().strip()
