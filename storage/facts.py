@@ -286,7 +286,7 @@ def backfill(connection: Connection) -> dict[str, int]:
     """Write the facts of what is already stored (posts, answers and introductions, closed
     posts with their outcome, projects and filled slots, members, circle memberships, RSVPs
     and check-ins), then pseudonymise those of forgotten members; returns the count per kind.
-    Run once, on an empty fact table, by migration 0016 (SQLite and PostgreSQL alike)."""
+    Run once, on an empty fact table, by migration 0017 (SQLite and PostgreSQL alike)."""
     counts: dict[str, int] = {}
     for kind, statement in BACKFILL.items():
         result = connection.execute(text(statement), {"kind": kind})

@@ -223,7 +223,7 @@ async def test_the_migration_backfills_what_is_stored(
     await activity(bot, clock)
     recorded = facts(bot)
     config = alembic_config(bot.app.database.engine)
-    command.downgrade(config, "0015")  # as before the follow-up: no fact table
+    command.downgrade(config, "0016")  # as before the follow-up: no fact table
     command.upgrade(config, "head")
     assert comparable(facts(bot)) == comparable(recorded)
 

@@ -5,8 +5,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0016"
-down_revision: str | None = "0015"
+revision: str = "0017"
+down_revision: str | None = "0016"
 
 
 def upgrade() -> None:
