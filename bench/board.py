@@ -1164,8 +1164,8 @@ def run_size(
     profile: set[str],
 ) -> tuple[SizeResult, dict[str, Profiled]]:
     run = loop.run_until_complete
-    sectors = [t.key for t in app.settings.sectors]
-    regions = [t.key for t in app.settings.regions]
+    sectors = app.settings.sector_levels.leaves()
+    regions = app.settings.region_levels.leaves()
     result = SizeResult(count_posts(app))
     profiles: dict[str, Profiled] = {}
     result.matches = match_counts(app, QUERIES)
@@ -1514,8 +1514,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             seed_members(app, args.members, rng, recent_seen=False)
             seeding.append((f"seeding {args.members:,} members", time.perf_counter() - started))
             print(f"seeded {args.members:,} members in {seeding[-1][1]:.2f} s", file=sys.stderr)
-            sectors = [t.key for t in app.settings.sectors]
-            regions = [t.key for t in app.settings.regions]
+            sectors = app.settings.sector_levels.leaves()
+            regions = app.settings.region_levels.leaves()
             writer = Writer(rng, sectors, regions)
             bot = MemoryAdapter(app)
             if args.gc_freeze:

@@ -814,8 +814,8 @@ def next_monday(app: App) -> str:
 async def seed(app: App, rng: random.Random, args: argparse.Namespace) -> Community:
     """Members with profiles, posts and a meetup with a waitlist, all through the core."""
     settings = app.settings
-    sectors = [t.key for t in settings.sectors]
-    regions = [t.key for t in settings.regions]
+    sectors = settings.sector_levels.leaves()
+    regions = settings.region_levels.leaves()
     members: dict[str, str] = {}
     locales: dict[str, str] = {}
     visible: list[str] = []

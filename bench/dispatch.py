@@ -269,8 +269,8 @@ def make_app(url: str) -> App:
 def seed(app: App, members: int, rng: random.Random, *, recent_seen: bool) -> None:
     """Bulk-insert ``members`` members with accounts ``m1``…``mN`` and their profiles."""
     settings = app.settings
-    sector_keys = [t.key for t in settings.sectors]
-    region_keys = [t.key for t in settings.regions]
+    sector_keys = settings.sector_levels.leaves()
+    region_keys = settings.region_levels.leaves()
     # A skewed, but seeded, popularity of sectors and regions (Brussels and IT are common).
     sector_weights = [rng.uniform(0.5, 3.0) for _ in sector_keys]
     region_weights = [rng.uniform(0.5, 3.0) for _ in region_keys]
@@ -542,8 +542,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             seeding = time.perf_counter() - started
             print(f"seeded {args.members:,} members in {seeding:.2f} s", file=sys.stderr)
 
-            sectors = [t.key for t in app.settings.sectors]
-            regions = [t.key for t in app.settings.regions]
+            sectors = app.settings.sector_levels.leaves()
+            regions = app.settings.region_levels.leaves()
             bot = MemoryAdapter(app)
             loop = asyncio.new_event_loop()
             try:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 import tomllib
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
+from bot.levels import Hierarchy, hierarchy_problem
 from bot.text import fold
 
 LocaleCode = Literal["nl", "fr", "en"]
@@ -50,6 +53,14 @@ class Term(_Section):
     def matches(self, text: str) -> bool:
         wanted = fold(text)
         return wanted in {fold(self.key), fold(self.nl), fold(self.fr), fold(self.en)}
+
+
+class LevelTerm(Term):
+    """A sector or a region, which may roll up into a broader one of the same list (its
+    ``parent``): a city into its province, a province into its region, then the country and
+    Europe; a sector into a family of sectors. See bot/levels.py."""
+
+    parent: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")] | None = None
 
 
 class MeetupFormat(Term):
@@ -135,8 +146,8 @@ class Settings(_Section):
     matrix: MatrixSettings = MatrixSettings()
     discord: DiscordSettings = DiscordSettings()
     limits: LimitSettings = LimitSettings()
-    sectors: tuple[Term, ...] = ()
-    regions: tuple[Term, ...] = ()
+    sectors: tuple[LevelTerm, ...] = ()
+    regions: tuple[LevelTerm, ...] = ()
     circles: tuple[CircleSeed, ...] = ()
     post_validity_days: Annotated[int, Field(ge=1, le=365)] = 30
     expiry_warning_days: Annotated[int, Field(ge=1, le=30)] = 3
@@ -172,6 +183,24 @@ class Settings(_Section):
                 raise ValueError(f"each key once; {term.key!r} appears twice")
             seen.add(term.key)
         return terms
+
+    @field_validator("sectors", "regions")
+    @classmethod
+    def _known_parents(cls, terms: tuple[LevelTerm, ...]) -> tuple[LevelTerm, ...]:
+        problem = hierarchy_problem(terms)
+        if problem:
+            raise PydanticCustomError("hierarchy", problem)
+        return terms
+
+    @cached_property
+    def region_levels(self) -> Hierarchy:
+        """The regions as a tree: a city, its province, region, country, Europe."""
+        return Hierarchy(self.regions)
+
+    @cached_property
+    def sector_levels(self) -> Hierarchy:
+        """The sectors as a tree: a sector and the family it rolls up into."""
+        return Hierarchy(self.sectors)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -223,7 +252,7 @@ def _describe(error: dict[str, Any]) -> str:
     given = error.get("input")
     shown = (
         ""
-        if kind in ("extra_forbidden", "missing") or isinstance(given, dict)
+        if kind in ("extra_forbidden", "missing") or isinstance(given, dict | list | tuple)
         else (f" (got {given!r})")
     )
     return f"key `{location}`: {message}{shown}"

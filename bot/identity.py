@@ -17,6 +17,7 @@ from sqlmodel import Session, col, func, select
 from bot.errors import NotFound, UserError
 from bot.i18n import N_
 from bot.text import fold
+from storage import facts
 from storage.circles import can_see
 from storage.identity import (
     Account,
@@ -54,6 +55,7 @@ def resolve_actor(
     session.add(member)
     session.flush()
     assert member.id is not None
+    facts.record(session, facts.MEMBER_CREATED, now, member_id=member.id)
     account = Account(
         member_id=member.id,
         platform=platform,
@@ -233,6 +235,7 @@ def merge_members(session: Session, keep: Member, drop: Member) -> None:
                 except IntegrityError:
                     session.exec(delete(table).where(*where))
     resync_sectors(session, [keep.id])  # the moved sectors carried drop's region and name
+    facts.after_merge(session, keep.id)
     session.expire_all()
     leftover = session.get(Member, drop.id)
     if leftover is not None:

@@ -18,6 +18,7 @@ from commands import matching
 from commands.profile import profile_summary, term_label
 from commands.refs import PostRef
 from storage import board as store
+from storage import facts
 from storage import projects as project_store
 from storage.board import NEED, OFFER, OPEN, Post, Response, Subscription
 from storage.identity import Member, accounts_of, members_by_ids
@@ -199,6 +200,7 @@ async def create_post(
     assert post.id is not None
     keys = tag_names(tags)
     store.publish(ctx.session, post, keys)
+    facts.record_post(ctx.session, facts.POST_PUBLISHED, post, post.created_at, ctx.actor_id)
     fields = list(_suggestions(ctx, post, keys))
     _queue_for_subscribers(ctx, post, keys)
     t = ctx.t
@@ -483,6 +485,7 @@ async def respond(
     )
     ctx.session.add(response)
     ctx.session.flush()
+    facts.record_post(ctx.session, facts.POST_RESPONDED, post, response.created_at, ctx.actor_id)
     author = ctx.session.get(Member, post.author_id)
     assert author is not None
     assert author.id is not None
@@ -547,6 +550,8 @@ async def intro(
     assert responder.id is not None
     assert author is not None
     assert author.id is not None
+    if decision == "accept":
+        facts.record_post(ctx.session, facts.INTRODUCTION_MADE, post, ctx.now(), author.id)
     if decision == "decline":
         t = ctx.translator_for(responder)
         ctx.notify_member(
@@ -625,6 +630,7 @@ async def close(
     ctx.session.add(post)
     assert post.id is not None
     store.reindex(ctx.session, post)
+    facts.record_post(ctx.session, facts.POST_CLOSED, post, ctx.now(), post.author_id)
     if with_ is not None and with_.id is not None:
         t = ctx.translator_for(with_)
         ctx.notify_member(

@@ -19,6 +19,7 @@ from bot.text import shorten
 from commands.refs import CircleRef
 from scheduler.occurrences import Occurrence, describe, next_occurrences
 from storage import circles as store
+from storage import facts
 from storage.circles import ANIMATOR, MEMBER, Circle, CircleMembership, CirclePlace
 from storage.identity import Member
 from storage.meetups import Meetup, active_meetups, changes_of
@@ -168,6 +169,7 @@ async def join(ctx: Context, circle: CircleArg) -> Reply:
     ctx.session.add(
         CircleMembership(circle_id=circle.id, member_id=ctx.actor_id, joined_at=ctx.now())
     )
+    facts.record_circle_joined(ctx.session, circle, ctx.actor_id, ctx.now())
     for place in store.places_of(ctx.session, circle.id):
         ctx.invite(ctx.actor_id, place.platform, place.place_id, place.role_id)
     return Reply(
@@ -350,9 +352,10 @@ async def animator_add(
 ) -> Reply:
     assert circle.id is not None
     assert member.id is not None
-    membership = store.membership(ctx.session, circle.id, member.id) or CircleMembership(
-        circle_id=circle.id, member_id=member.id, joined_at=ctx.now()
-    )
+    membership = store.membership(ctx.session, circle.id, member.id)
+    if membership is None:
+        membership = CircleMembership(circle_id=circle.id, member_id=member.id, joined_at=ctx.now())
+        facts.record_circle_joined(ctx.session, circle, member.id, ctx.now())
     membership.role = ANIMATOR
     ctx.session.add(membership)
     t = ctx.translator_for(member)

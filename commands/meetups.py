@@ -46,6 +46,7 @@ from scheduler.occurrences import (
 from scheduler.reminders import effective_status, format_offset, parse_offsets, plan
 from scheduler.waitlist import HOLDS_PLACE, held, offer_next, queue
 from storage import circles as circle_store
+from storage import facts
 from storage import meetups as store
 from storage import projects as project_store
 from storage.circles import Circle
@@ -689,6 +690,7 @@ def answer_rsvp(
             (r for r in rsvps if r.member_id == member_id and r.occurrence == SERIES), None
         )
         before = series.status if series else None
+    was_going = current is not None and current.status == GOING
     status = answer
     if answer == GOING and (current is None or current.status not in HOLDS_PLACE):
         if before in HOLDS_PLACE and occurrence is not None:
@@ -708,6 +710,8 @@ def answer_rsvp(
     current.status, current.offered_until = status, None
     ctx.session.add(current)
     ctx.session.flush()
+    if status == GOING and not was_going:
+        facts.record_meetup(ctx.session, facts.RSVP_GOING, meetup, key, member_id, ctx.now())
     if before in HOLDS_PLACE and status not in HOLDS_PLACE:
         _offer_next(ctx, meetup, key)
     replan(ctx, meetup, only={member_id})
@@ -979,13 +983,18 @@ async def checkin(
     if found.start > ctx.now() + timedelta(hours=2):
         raise UserError(N_("That date has not started yet."))
     store.lock_places(ctx.session, meetup.id)  # as every answer: after an RSVP, not beside it
-    answer = store.rsvp_for(ctx.session, meetup.id, who.id, found.key) or Rsvp(
+    existing = store.rsvp_for(ctx.session, meetup.id, who.id, found.key)
+    answer = existing or Rsvp(
         meetup_id=meetup.id,
         member_id=who.id,
         occurrence=found.key,
         status=GOING,
         updated_at=ctx.now(),
     )
+    if existing is None or existing.status != GOING:  # one who was there came: "going" too
+        facts.record_meetup(ctx.session, facts.RSVP_GOING, meetup, found.key, who.id, ctx.now())
+    if not answer.checked_in:
+        facts.record_meetup(ctx.session, facts.CHECKED_IN, meetup, found.key, who.id, ctx.now())
     answer.checked_in, answer.status = True, GOING
     ctx.session.add(answer)
     return ctx.say(

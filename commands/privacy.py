@@ -22,7 +22,7 @@ from bot.reply import Action, ActionStyle, Attachment, Reply, Visibility
 from bot.spec import CommandSet, Opt
 from scheduler.waitlist import HOLDS_PLACE, offer_next
 from storage import board as board_store
-from storage import privacy
+from storage import facts, privacy
 from storage.board import OPEN, Post
 from storage.identity import Member
 from storage.meetups import SERIES, Meetup, Rsvp, parse_occurrence_key
@@ -133,6 +133,7 @@ def _close_open_posts(ctx: Context, member_id: int) -> int:
         post.status, post.outcome, post.closed_at = board_store.CLOSED, "withdrawn", ctx.now()
         ctx.session.add(post)
         board_store.reindex(ctx.session, post)
+        facts.record_post(ctx.session, facts.POST_CLOSED, post, ctx.now(), None)
     return len(posts)
 
 

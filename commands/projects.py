@@ -18,6 +18,7 @@ from commands import matching
 from commands.board import DECISIONS, contact_of
 from commands.profile import profile_summary, term_label
 from commands.refs import ProjectRef
+from storage import facts
 from storage import projects as store
 from storage.board import posts_by_ids
 from storage.identity import Member
@@ -105,6 +106,9 @@ async def create(
     )
     ctx.session.add(project)
     ctx.session.flush()
+    facts.record_project(
+        ctx.session, facts.PROJECT_CREATED, project, project.created_at, ctx.actor_id
+    )
     return Reply(
         title=ctx.t(N_("Project #{number} created"), number=project.id),
         text=ctx.t(
@@ -518,6 +522,9 @@ async def _decide(
         return Reply(text=ctx.t(N_("Declined.")), visibility=Visibility.PRIVATE)
     slot.status, slot.filled_by = store.FILLED, member.id
     ctx.session.add(slot)
+    facts.record_project(
+        ctx.session, facts.SLOT_FILLED, project, ctx.now(), member.id, slot_id=slot.id
+    )
     store.reindex_slot(ctx.session, project, slot, slot_body(project, slot))
     ctx.notify_member(
         member.id,

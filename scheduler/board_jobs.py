@@ -17,6 +17,7 @@ from bot.notifier import MemberTarget, Notification
 from bot.reply import Action, ActionStyle, Reply
 from bot.services import Services
 from storage import board as store
+from storage import facts
 from storage.board import Post
 from storage.identity import Member
 
@@ -104,8 +105,9 @@ def _claim_expired(services: Services) -> list[Notification]:
             assert post.id is not None
             if not store.claim_expiry(session, post.id, now):
                 continue
-            post.status = store.EXPIRED
+            post.status, post.outcome, post.closed_at = store.EXPIRED, store.EXPIRED, now
             store.reindex(session, post)
+            facts.record_post(session, facts.POST_CLOSED, post, now, None)
             t = services.translator_for(session.get(Member, post.author_id))
             outgoing.append(
                 _tell_author(

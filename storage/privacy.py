@@ -10,6 +10,9 @@ ERASED or KEPT (a test keeps the two lists complete):
 - KEPT: rows others need to keep (a post and its history, a response to someone's post, the
   attendance of a past meetup, a project they led); they stay, pointing to the member's row,
   which is emptied of everything personal (name, bio, region, language, settings).
+- PSEUDONYMISED: facts of the follow-up (storage/facts.py), which keep the figures: their
+  member reference is replaced by one random alias for all the member's facts, so counts
+  (active members too) stay and no fact names anyone.
 - References that may be empty (``ON DELETE SET NULL``: "closed with", "created by", "filled
   by") are set to NULL: others' rows no longer say it was this member.
 """
@@ -24,6 +27,7 @@ from typing import Any
 from sqlalchemy import Column, Table, delete, select, update
 from sqlmodel import Session, SQLModel
 
+from storage import facts
 from storage.identity import Member
 
 ERASED = frozenset(
@@ -42,6 +46,8 @@ ERASED = frozenset(
     }
 )
 KEPT = frozenset({"post", "response", "rsvp", "project"})
+# figures that must outlive the member: the link becomes a random alias
+PSEUDONYMISED = frozenset({"fact"})
 # derived copies (search index, list index) rebuilt from their source: not the member's data
 DERIVED = frozenset({"post_listing", "search_document"})
 FORGOTTEN_NAME = "—"
@@ -64,7 +70,7 @@ def unplaced_tables() -> set[str]:
     return {
         table.name
         for table, column in member_references()
-        if _required(column) and table.name not in ERASED | KEPT
+        if _required(column) and table.name not in ERASED | KEPT | PSEUDONYMISED
     }
 
 
@@ -113,7 +119,10 @@ def erase(session: Session, member_id: int, now: datetime) -> dict[str, int]:
     if unplaced:
         raise RuntimeError(f"privacy: tables not placed in ERASED or KEPT: {sorted(unplaced)}")
     deleted: dict[str, int] = {}
+    facts.pseudonymise(session, member_id)
     for table, column in member_references():
+        if table.name in PSEUDONYMISED:
+            continue
         if table.name in ERASED:
             result = session.execute(delete(table).where(column == member_id))
             deleted[table.name] = deleted.get(table.name, 0) + int(getattr(result, "rowcount", 0))

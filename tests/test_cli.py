@@ -201,7 +201,7 @@ def test_outside_a_checkout_the_built_in_defaults_are_used(tmp_path: Path) -> No
     checked = samen("config", "check", cwd=tmp_path)
     assert checked.returncode == 0
     assert "no bot.toml found, using the built-in defaults" in checked.stdout
-    assert "10 sectors, 8 regions, 10 circles" in checked.stdout
+    assert "13 sectors, 22 regions, 10 circles" in checked.stdout
 
 
 def test_start_up_and_config_check_say_which_file_was_read(workdir: Path) -> None:

@@ -14,7 +14,7 @@ from bot.reply import Visibility
 from storage.board import Post, Response
 from storage.identity import Account, Member
 from storage.meetups import Rsvp
-from storage.privacy import ERASED, KEPT, member_references, unplaced_tables
+from storage.privacy import ERASED, KEPT, PSEUDONYMISED, member_references, unplaced_tables
 from tests.helpers import english, number_of, snapshot
 
 
@@ -57,7 +57,8 @@ async def test_export_of_a_member_with_no_data_is_their_profile_alone(bot: Memor
     reply = await bot.say("new", "!privacy export")
     data = json.loads(reply.attachments[0].content)
     assert data["member"]["display_name"] == "new"
-    assert set(data["tables"]) == {"account"}
+    assert set(data["tables"]) == {"account", "fact"}
+    assert [row["kind"] for row in data["tables"]["fact"]] == ["member_created"]
 
 
 async def test_forget_asks_first_and_changes_nothing(bot: MemoryAdapter) -> None:
@@ -150,3 +151,10 @@ def test_every_table_that_refers_to_a_member_is_placed() -> None:
     assert unplaced_tables() == set()
     names = {table.name for table, column in member_references() if not column.nullable}
     assert names == ERASED | KEPT
+
+
+def test_the_facts_of_the_follow_up_are_pseudonymised_not_erased() -> None:
+    """Figures outlive the member: their facts stay, with an alias instead of the member."""
+    assert {"fact"} == PSEUDONYMISED
+    assert not PSEUDONYMISED & (ERASED | KEPT)
+    assert ("fact", "member_id") in {(t.name, c.name) for t, c in member_references()}
