@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator
 from pathlib import Path
@@ -34,6 +36,22 @@ UNLIMITED = LimitSettings(
     publish_burst=1_000,
     publish_per_hour=100_000,
 )
+
+
+def _dump_tasks(_signum: int, _frame: object) -> None:
+    """``kill -USR1 <pytest pid>``: write every asyncio task's stack to pytest-tasks.txt in
+    the temp dir (stderr is captured), to see where a test that seems stuck is waiting."""
+    with (Path(tempfile.gettempdir()) / "pytest-tasks.txt").open("a") as out:
+        try:
+            tasks = asyncio.all_tasks()
+        except RuntimeError:  # no loop running now
+            print("no running event loop", file=out)
+            return
+        for task in tasks:
+            task.print_stack(file=out)
+
+
+signal.signal(signal.SIGUSR1, _dump_tasks)
 
 
 def make_settings(url: str, **changes: object) -> Settings:
