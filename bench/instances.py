@@ -4,27 +4,35 @@ For each number of instances, on a new database: N reminders due over a short wi
 over M meetups, each meetup's reminders due at the same second), K worker processes (each the
 real app and scheduler, with a file as the platform, this script with ``--child``), and, with
 two or more, a SIGKILL of the leader (the instance running the periodic jobs) in the middle of
-the window, while it holds reminders it has started to send. Reported per K:
+the window, while it holds reminders it has started to send. Then, on another new database, a
+meetup of P places (made through commands, as an animator would) and MEMBERS members who all
+answer "going" at the same moment, their commands split across K new worker processes (each
+answers its share through the whole core, 16 at a time, as many connections would:
+bench/command_file.py). Reported per K:
 
     reminder lag p50 and p99 (accepted by the platform minus due), doubled (a reminder tried
     twice by live instances), lost (never accepted), takeover (SIGKILL until the last of the
     killed instance's held reminders is accepted, and until another instance leads);
+    RSVPs going and waiting (the rows), overbooked (members going beyond the capacity, plus
+    members with two RSVP rows), RSVP answer p50 and p99 (the moment they all answered until
+    each member's answer);
 
-goals: 0 doubled, 0 lost, lag p99 ≤ 2 s, takeover ≤ 30 s. The lag p99 is over the reminders
-the killed instance did not hold (those wait for its lease to run out: that is the takeover).
-A reminder the killed instance had tried is tried again with the same idempotency key (the
-platform drops the repeat): counted as "resent", not doubled.
+goals: 0 doubled, 0 lost, 0 overbooked, lag p99 ≤ 2 s, takeover ≤ 30 s. The lag p99 is over
+the reminders the killed instance did not hold (those wait for its lease to run out: that is
+the takeover). A reminder the killed instance had tried is tried again with the same
+idempotency key (the platform drops the repeat): counted as "resent", not doubled.
 
 The platform (a file sink shared by the processes under a lock) accepts each idempotency key
 once, and each send takes ``--pause`` seconds, as a platform's round trip does.
 
     .venv/bin/python bench/instances.py --postgres postgresql://postgres@127.0.0.1:5432/test
         [--reminders 3000] [--window 30] [--meetups 60] [--lease 20] [--pause 0.005]
-        [--instances 1 2 3]
+        [--members 200] [--places 50] [--instances 1 2 3]
 
-Without --postgres, SAMEN_TEST_POSTGRES_URL names the server; with neither, it says so and
-skips (exit 0). It exits non-zero on a consistency failure (lost, doubled, a reminder not
-sent), never on a time. This is a benchmark, not a test.
+``--members 0`` leaves the RSVPs out. Without --postgres, SAMEN_TEST_POSTGRES_URL names the
+server; with neither, it says so and skips (exit 0). It exits non-zero on a consistency
+failure (lost, doubled, a reminder not sent, an overbooked place, a member without an answer
+or with a wrong one), never on a time. This is a benchmark, not a test.
 """
 
 from __future__ import annotations
