@@ -11,25 +11,22 @@ platform's round trip does.
 SAMEN_WORKER_COMMANDS=<file> also makes it a way in for members: once <file>.go exists, it says
 each line of <file> (``<user><TAB><command>``) through the whole core, all at once (a thread
 each, as many connections would), writes the replies to <file>.replies (JSON lines) and then
-<file>.done, and goes on sending reminders."""
+<file>.done, and goes on sending reminders (bench/command_file.py, which bench/instances.py
+shares)."""
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
-import json
 import os
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from adapters.memory import MemoryAdapter
+from bench.command_file import serve_commands
 from bot.app import App
 from bot.reply import Reply
 from tests.conftest import make_settings
-
-THREADS = 16
 
 
 class FileSink:
@@ -69,53 +66,6 @@ class FileSink:
         self, place_id: str, platform_user_id: str, role_id: str = "", grant: bool = True
     ) -> bool:
         return False
-
-
-def say_all_at_once(
-    bot: MemoryAdapter, lines: list[tuple[str, str, str | None]], out: Path
-) -> None:
-    """Every line through the whole core, 16 at a time; each answer is appended to ``out``
-    as soon as it is given (a JSON line: user, event, pid, title, text), so that what a killed
-    process answered is known. An event dropped as handled already gets no line."""
-    lock = out.with_suffix(out.suffix + ".lock")
-
-    def one(line: tuple[str, str, str | None]) -> None:
-        user, command, event = line
-        reply = asyncio.run(bot.say(user, command, event_id=event))
-        if event is not None and not (reply.text or reply.title):
-            return  # another delivery (or instance) has it
-        record = {
-            "user": user,
-            "event": event,
-            "pid": os.getpid(),
-            "title": reply.title,
-            "text": reply.text,
-        }
-        with lock.open("a") as held:
-            fcntl.flock(held, fcntl.LOCK_EX)
-            with out.open("a") as handle:
-                handle.write(json.dumps(record) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        list(pool.map(one, lines))
-
-
-def serve_commands(bot: MemoryAdapter, commands: Path) -> None:
-    """In a thread of its own: wait for the go, answer every line (``user<TAB>command``, and
-    optionally ``<TAB>event id``: the platform event that carried it, as every instance
-    connected to the platform would see it), write the replies."""
-    lines: list[tuple[str, str, str | None]] = []
-    for line in commands.read_text().splitlines():
-        user, command, *event = line.split("\t")
-        lines.append((user, command, event[0] if event else None))
-    go = commands.with_suffix(commands.suffix + ".go")
-    deadline = time.monotonic() + 600
-    while not go.exists() and time.monotonic() < deadline:
-        time.sleep(0.005)
-    say_all_at_once(bot, lines, commands.with_suffix(commands.suffix + ".replies"))
-    commands.with_suffix(commands.suffix + ".done").touch()
 
 
 async def main(url: str, sink: Path, lease: int) -> None:
