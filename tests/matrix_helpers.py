@@ -43,7 +43,7 @@ class Member:
         self.client = AsyncClient(
             self.synapse.url,
             self.user.user_id,
-            config=AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0),
+            config=AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0, request_timeout=20),
         )
         self.client.restore_login(self.user.user_id, self.user.device_id, self.user.access_token)
 
@@ -85,7 +85,8 @@ class Member:
 
     async def say(self, room_id: str, body: str, **content: Any) -> str:
         """Send, trying again while the homeserver is away (as a member's client does)."""
-        for _ in range(60):
+        deadline = asyncio.get_running_loop().time() + 90  # a homeserver away that long fails
+        while asyncio.get_running_loop().time() < deadline:
             try:
                 answer = await self.client.room_send(
                     room_id, "m.room.message", {"msgtype": "m.text", "body": body, **content}
