@@ -318,6 +318,7 @@ class ReminderService:
         self._lock = asyncio.Lock()
         self._pokes: set[asyncio.Task[None]] = set()
         self._generation = 0  # of pokes: only the latest one's look-up is applied
+        self._loop: asyncio.AbstractEventLoop | None = None  # the scheduler's
 
     @property
     def grace(self) -> timedelta:
@@ -334,6 +335,10 @@ class ReminderService:
     def attach(self, scheduler: AsyncIOScheduler) -> None:
         """Recover after a stop, then wake at the next due time (now, if some are due)."""
         self.scheduler = scheduler
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
         now = self.services.clock.now()
         with self.services.database.session() as session:
             resumed, missed = store.recover_interrupted(session, now, now - self.grace, self.lease)
@@ -348,10 +353,18 @@ class ReminderService:
         (after a command), the look-up runs in a worker thread and the wake-up is set after."""
         if self.scheduler is None:
             return
-        self._generation += 1
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
+            loop = None
+        if self._loop is not None and loop is not self._loop and not self._loop.is_closed():
+            # called from another thread (a command run by a caller with a loop of its own):
+            # the wake-up belongs to the scheduler's loop, and a task made on a loop that is
+            # about to end would be cancelled with it, its look-up never applied
+            self._loop.call_soon_threadsafe(self.poke)
+            return
+        self._generation += 1
+        if loop is None:
             self._wake_at(self._next_due())
             return
         task = loop.create_task(self._poke(self._generation))
