@@ -69,6 +69,7 @@ from bench.kit import (  # noqa: E402
     machine_info,
     percentile,
     scratch_database,
+    seed_console_members,
     verdict,
 )
 
@@ -178,36 +179,14 @@ def seed(url: str, count: int, meetups: int, first_due: datetime, window: float)
     due one meetup after the other over ``window`` seconds from ``first_due`` (the meetups are
     planned far ahead: the planning job leaves the rows alone)."""
     from sqlalchemy import insert
-    from sqlmodel import col, select
 
     from storage.db import Database
-    from storage.identity import Account, Member
     from storage.meetups import PENDING, Meetup, Reminder, occurrence_key
 
     database = Database(url)
     now = datetime.now(UTC)
     with database.session() as session:
-        session.exec(
-            insert(Member),
-            params=[
-                {"display_name": f"m{i}", "name_folded": f"m{i}", "created_at": now}
-                for i in range(count)
-            ],
-        )
-        members = [i for i in session.exec(select(Member.id).order_by(col(Member.id))) if i]
-        session.exec(
-            insert(Account),
-            params=[
-                {
-                    "member_id": i,
-                    "platform": "console",
-                    "platform_user_id": f"m{i}",
-                    "handle": f"m{i}",
-                    "last_seen_at": now,
-                }
-                for i in members
-            ],
-        )
+        members = seed_console_members(session, count, now)
         rows = []
         for group in range(meetups):
             due = first_due + timedelta(seconds=window * group / meetups)

@@ -16,13 +16,13 @@ import pytest
 from sqlalchemy import insert
 from sqlmodel import col, select
 
+from bench.kit import seed_console_members
 from bot.app import App
 from bot.clock import Clock, FakeClock, SystemClock
 from bot.reply import Reply
 from scheduler.reminders import BATCH
 from storage import meetups as store
 from storage.db import Database
-from storage.identity import Account, Member
 from storage.meetups import Meetup, Reminder
 from tests.conftest import make_settings
 
@@ -64,27 +64,7 @@ def seed_due(app: App, count: int) -> list[int]:
     planning job leaves the rows alone)."""
     now = app.clock.now()
     with app.database.session() as session:
-        session.exec(
-            insert(Member),
-            params=[
-                {"display_name": f"m{i}", "name_folded": f"m{i}", "created_at": now}
-                for i in range(count)
-            ],
-        )
-        members = [i for i in session.exec(select(Member.id).order_by(col(Member.id))) if i]
-        session.exec(
-            insert(Account),
-            params=[
-                {
-                    "member_id": i,
-                    "platform": "console",
-                    "platform_user_id": f"m{i}",
-                    "handle": f"m{i}",
-                    "last_seen_at": now,
-                }
-                for i in members
-            ],
-        )
+        members = seed_console_members(session, count, now)
         start = now + timedelta(minutes=10)
         meetup = Meetup(
             title="Lease",

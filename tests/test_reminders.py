@@ -12,16 +12,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
 from sqlmodel import col, select
 
 from adapters.memory import MemoryAdapter
+from bench.kit import seed_console_members
 from bot.app import App
 from bot.clock import SystemClock
 from scheduler.reminders import plan
 from storage.circles import ANIMATOR, Circle, CircleMembership
 from storage.db import Database
-from storage.identity import Account, Member
+from storage.identity import Member
 from storage.meetups import Meetup, Reminder, Rsvp
 from tests.conftest import ROOT, PostgresServer, make_settings
 
@@ -36,25 +36,7 @@ def seed_due_reminders(
     database.upgrade()
     now = datetime.now(UTC)
     with database.session() as session:
-        members = [
-            {"display_name": f"m{i}", "name_folded": f"m{i}", "created_at": now}
-            for i in range(count)
-        ]
-        session.exec(insert(Member), params=members)
-        ids = [i for i in session.exec(select(Member.id).order_by(col(Member.id))) if i]
-        session.exec(
-            insert(Account),
-            params=[
-                {
-                    "member_id": i,
-                    "platform": "console",
-                    "platform_user_id": f"m{i}",
-                    "handle": f"m{i}",
-                    "last_seen_at": now,
-                }
-                for i in ids
-            ],
-        )
+        ids = seed_console_members(session, count, now)
         for group in range(groups):
             start = now + timedelta(minutes=1, seconds=start_in + within * group / groups)
             meetup = Meetup(
