@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import (
     Boolean,
     Column,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -348,18 +349,21 @@ def claim_due(session: Session, now: datetime, limit: int, instance: str) -> lis
     )
 
 
+def _held(ids: list[int], instance: str) -> tuple[ColumnElement[bool], ...]:
+    """Those of these rows that ``instance`` is sending still (its lease not taken over)."""
+    return (
+        col(Reminder.id).in_(ids),
+        col(Reminder.state) == SENDING,
+        col(Reminder.claimed_by) == instance,
+    )
+
+
 def renew_leases(session: Session, ids: list[int], now: datetime, instance: str) -> int:
     """Extend the lease on these rows, for those ``instance`` still holds; returns how many."""
     if not ids:
         return 0
     renewed = session.exec(
-        update(Reminder)
-        .where(
-            col(Reminder.id).in_(ids),
-            col(Reminder.state) == SENDING,
-            col(Reminder.claimed_by) == instance,
-        )
-        .values(claimed_at=now)
+        update(Reminder).where(*_held(ids, instance)).values(claimed_at=now)
     ).rowcount
     return int(renewed or 0)
 
@@ -371,11 +375,7 @@ def finish(session: Session, ids: list[int], state: str, now: datetime, instance
         return 0
     done = session.exec(
         update(Reminder)
-        .where(
-            col(Reminder.id).in_(ids),
-            col(Reminder.state) == SENDING,
-            col(Reminder.claimed_by) == instance,
-        )
+        .where(*_held(ids, instance))
         .values(state=state, sent_at=now if state == SENT else None)
     ).rowcount
     return int(done or 0)
