@@ -132,6 +132,23 @@ class LimitSettings(_Section):
     publish_per_hour: Annotated[int, Field(ge=1, le=100_000)] = 30
 
 
+class FollowupSettings(_Section):
+    """The follow-up of the network (issue 12): reports, "did it work out?", the weekly digest."""
+
+    # a count below this shows as "<N" outside an animator's own circle (and to members)
+    privacy_threshold: Annotated[int, Field(ge=1, le=1000)] = 5
+    # "did it work out?": asked this many days after an introduction, a response or a filled
+    # slot; asked once more after reminder_days; "unknown" after give_up_days more
+    ask_after_days: Annotated[int, Field(ge=1, le=90)] = 7
+    ask_reminder_days: Annotated[int, Field(ge=1, le=30)] = 3
+    ask_give_up_days: Annotated[int, Field(ge=1, le=30)] = 4
+    # the weekly digest of every circle: day and local hour (timezone above)
+    digest_weekday: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "monday"
+    digest_hour: Annotated[int, Field(ge=0, le=23)] = 9
+
+
 class Settings(_Section):
     """Everything bot.toml can say, with the defaults a fresh checkout runs on."""
 
@@ -146,6 +163,7 @@ class Settings(_Section):
     matrix: MatrixSettings = MatrixSettings()
     discord: DiscordSettings = DiscordSettings()
     limits: LimitSettings = LimitSettings()
+    followup: FollowupSettings = FollowupSettings()
     sectors: tuple[LevelTerm, ...] = ()
     regions: tuple[LevelTerm, ...] = ()
     circles: tuple[CircleSeed, ...] = ()
