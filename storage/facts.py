@@ -59,6 +59,11 @@ PROJECT_CREATED = "project_created"
 SLOT_FILLED = "slot_filled"
 RSVP_GOING = "rsvp_going"
 CHECKED_IN = "checked_in"
+# an occurrence of a meetup that took place (recorded once, when it has ended); member_id None
+MEETUP_HELD = "meetup_held"
+# "did it work out?" answered (outcome: work / talking / no / unknown), about a post's
+# introduction or response (post_id) or a filled slot (project_id, slot_id); by who answered
+OUTCOME_ANSWERED = "outcome_answered"
 KINDS = (
     MEMBER_CREATED,
     CIRCLE_JOINED,
@@ -70,6 +75,8 @@ KINDS = (
     SLOT_FILLED,
     RSVP_GOING,
     CHECKED_IN,
+    MEETUP_HELD,
+    OUTCOME_ANSWERED,
 )
 
 
