@@ -85,6 +85,11 @@ class Fact(SQLModel, table=True):
         Index("ix_fact_kind", "kind", "occurred_at"),
         Index("ix_fact_circle", "circle_id", "occurred_at"),
         Index("ix_fact_member", "member_id"),
+        # the follow-up's reports (storage/followup.py): a sector's or region's facts in a
+        # period, and the "going" answers of an occurrence held
+        Index("ix_fact_sector", "sector", "occurred_at"),
+        Index("ix_fact_region", "region", "occurred_at"),
+        Index("ix_fact_meetup", "meetup_id", "kind", "occurrence"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
