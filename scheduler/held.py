@@ -102,6 +102,9 @@ def backfill_held(connection: Connection, now: datetime) -> int:
             first_start=row.first_start,
             duration_minutes=row.duration_minutes,
             rrule=row.rrule,
+            title="",  # not read: only what expansion needs
+            format="",
+            created_at=row.first_start,
         )
         for row in connection.execute(
             text(

@@ -266,6 +266,21 @@ def forget_held(session: Session, meetup_id: int, occurrence: str) -> int:
     return int(result.rowcount or 0)
 
 
+def going_before(session: Session, meetup_id: int, occurrence: str, before: Any) -> set[int]:
+    """Members who said "going" to this occurrence (or to the whole series) before ``before``
+    (its start): those who registered; one present without it walked in."""
+    rows = session.connection().execute(
+        select(FACT.c.member_id).where(
+            FACT.c.kind == RSVP_GOING,
+            FACT.c.meetup_id == meetup_id,
+            FACT.c.occurrence.in_((occurrence, "")),
+            FACT.c.occurred_at < before,
+            FACT.c.member_id.is_not(None),
+        )
+    )
+    return {member_id for (member_id,) in rows}
+
+
 def take_back_check_in(session: Session, meetup_id: int, occurrence: str, member_id: int) -> int:
     """A check-in marked by mistake (``meetup absent``): its fact goes, so present counts it
     no more."""
