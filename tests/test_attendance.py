@@ -197,7 +197,7 @@ async def test_the_animator_sees_who_registered_and_marks_them_present(
     clock.set(datetime(2027, 1, 11, 10, 0, tzinfo=UTC))
     sheet = await bot.say("anim", f"!meetup attendance {meetup}")
     assert not sheet.is_error, sheet.text
-    assert "Monday 11 January 2027 08:30" in sheet.title
+    assert "Monday, 11 January 2027 08:30" in sheet.title
     assert "Registered: 3 · present: 2 · walk-ins: 1" in sheet.text
     assert "latest date that has started" in sheet.text
     registered = field(sheet, "Registered (3)")
@@ -241,7 +241,7 @@ async def test_attendance_of_another_date_and_what_is_refused(
     )
     clock.set(datetime(2027, 1, 27, 10, 0, tzinfo=UTC))
     latest = await bot.say("anim", f"!meetup attendance {meetup}")
-    assert "Tuesday 26 January 2027 19:00" in latest.title  # the moved one, at its new time
+    assert "Tuesday, 26 January 2027 19:00" in latest.title  # the moved one, at its new time
     assert "Registered: 2 · present: 0" in latest.text  # cas came to the first one only
     first = await bot.say("anim", f"!meetup attendance {meetup} 2027-01-11")
     assert "Registered: 3" in first.text
