@@ -98,8 +98,10 @@ async def answer(
     final = store.answer(ctx.session, check, outcome, now, after)
     text = ctx.t(N_("Thank you! Noted: {answer}."), answer=ctx.t(ANSWER_LABELS[outcome]))
     if not final:
-        text += " " + ctx.t(
-            N_("I will ask again in {days} days."), days=ctx.settings.followup.ask_after_days
+        text += " " + ctx.t.plural(
+            "I will ask again in {count} day.",
+            "I will ask again in {count} days.",
+            ctx.settings.followup.ask_after_days,
         )
     return Reply(text=text, visibility=Visibility.PRIVATE, refresh=f"followup question {question}")
 

@@ -30,7 +30,10 @@ def questions(bot: MemoryAdapter, user: str) -> list[Reply]:
     return [r for r in bot.inbox[user] if "did it work out?" in r.title.lower()]
 
 
-def outcomes(app: App) -> list[tuple[str | None, int | None, int | None, int | None]]:
+Outcome = tuple[str | None, str | None, int | None, int | None]
+
+
+def outcomes(app: App) -> list[Outcome]:
     """(outcome, who answered, post, slot) of every outcome_answered fact."""
     with app.database.session() as session:
         names = {m.id: m.display_name for m in session.exec(select(Member))}
@@ -240,12 +243,19 @@ async def test_translated_questions(bot: MemoryAdapter, clock: FakeClock) -> Non
     await introduced(bot)
     clock.advance(WEEK + timedelta(minutes=1))
     await ask_due(bot.app.services)
-    (to_anna,), (to_carl,) = (
-        questions(bot, "anna") or [Reply()],
-        questions(bot, "carl") or [Reply()],
-    )
-    for reply in (to_anna, to_carl):
-        assert reply.title and "did it work out" not in reply.title.lower()
+    (to_anna,) = [r for r in bot.inbox["anna"] if "Cela a-t-il abouti" in r.title]
+    (to_carl,) = [r for r in bot.inbox["carl"] if "Heeft het iets opgeleverd" in r.title]
+    assert "Vous avez été présenté·e à carl" in to_anna.text
+    assert [a.label for a in to_carl.actions] == [
+        "Ja, het leidde tot werk",
+        "Nog in gesprek",
+        "Nee",
+    ]
+    check = number(to_carl.title)
+    said = await bot.say("carl", f"!followup answer {check} nee")
+    assert "Bedankt! Genoteerd: Nee." in said.text
+    wrong = await bot.say("anna", f"!followup answer {number(to_anna.title)} peut-être")
+    assert wrong.is_error and "travail, en discussion, non" in wrong.text
 
 
 # -- restarts and several instances ----------------------------------------------------------
@@ -344,8 +354,8 @@ async def test_two_instances_at_once_send_each_question_once(
     for user in users:
         assert len(questions(bot, user)) + len(questions(other, user)) == 1
     clock.advance(timedelta(days=3))
-    sent = await asyncio.gather(ask_due(first.services), ask_due(second.services))
-    assert sum(sent) == 12  # one reminder each
+    reminders = await asyncio.gather(ask_due(first.services), ask_due(second.services))
+    assert sum(reminders) == 12  # one reminder each
     clock.advance(timedelta(days=4))
     await asyncio.gather(ask_due(first.services), ask_due(second.services))
     assert [o[0] for o in outcomes(first)] == ["unknown"] * 12  # each closed once
