@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import col, select
@@ -19,7 +21,17 @@ from storage import facts
 from storage.facts import Fact
 from storage.identity import Member
 from tests.conftest import make_settings
+from tests.discord_standin import StandIn, opt, slash
 from tests.helpers import english, number, number_of, refused
+from tests.test_discord import (
+    ALICE,
+    BOB,
+    command,
+    need_post_form,
+    running,
+    standin,  # noqa: F401  (the fixture)
+    submit_modal,
+)
 
 WEEK = timedelta(days=7)
 ANSWERS = ("work", "talking", "no")
@@ -359,3 +371,53 @@ async def test_two_instances_at_once_send_each_question_once(
     clock.advance(timedelta(days=4))
     await asyncio.gather(ask_due(first.services), ask_due(second.services))
     assert [o[0] for o in outcomes(first)] == ["unknown"] * 12  # each closed once
+
+
+# -- on the platforms ----------------------------------------------------------------------
+
+
+async def test_on_discord_the_question_is_a_dm_with_three_buttons_and_a_click_answers(
+    standin: StandIn,  # noqa: F811  (the fixture imported above)
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = FakeClock()
+    async with running(standin, tmp_path / "s.db", monkeypatch, clock=clock) as (app, _):
+        modal = await need_post_form(standin, "A van for Saturday")
+        await submit_modal(standin, ALICE, modal, ["From Gent to Namur"])
+        await command(standin, BOB, slash("board", "respond", [opt("post", "1")]))
+        accepted = await command(
+            standin,
+            ALICE,
+            slash("board", "intro", [opt("response", 1, 4), opt("decision", "accept")]),
+        )
+        assert accepted["type"] in (4, 5), accepted
+        clock.advance(WEEK + timedelta(minutes=1))
+        assert await ask_due(app.services) == 2
+
+        def buttons(message: dict[str, Any]) -> list[str]:
+            return [b["custom_id"] for row in message["components"] for b in row["components"]]
+
+        questions_sent = [
+            m
+            for m in list(standin.messages.values())
+            if any("followup answer" in b for b in buttons(m))
+        ]
+        assert len(questions_sent) == 2
+        assert {m["channel_id"] for m in questions_sent} <= set(standin.dm_channels)
+        for message in questions_sent:
+            check = number(buttons(message)[0], r"answer (\d+)")
+            assert buttons(message) == [f"samen:followup answer {check} {a}" for a in ANSWERS]
+        # which question is Bob's: the one in his direct-message channel
+        bobs = next(m for m in questions_sent if standin.dm_channels[m["channel_id"]] == BOB)
+        work = buttons(bobs)[0]
+        click = standin.interaction(3, {"custom_id": work, "component_type": 2}, BOB, message=bobs)
+        await standin.push(click)
+        update = (await standin.answer_to(click)).body
+        assert update["type"] == 7  # the question's message, refreshed with the answer
+        assert "Ja, het leidde tot werk" in update["data"]["embeds"][0]["description"]
+        assert [o[:2] for o in outcomes(app)] == [("work", "bob")]
+        again = standin.interaction(3, {"custom_id": work, "component_type": 2}, BOB, message=bobs)
+        await standin.push(again)  # the same answer again: refused, nothing changes
+        assert (await standin.answer_to(again)).body["data"]["flags"] & 64
+        assert [o[:2] for o in outcomes(app)] == [("work", "bob")]
