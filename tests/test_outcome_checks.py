@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from storage.identity import Member
 from tests.conftest import make_settings
 from tests.discord_standin import StandIn, opt, slash
 from tests.helpers import english, number, number_of, refused
+from tests.matrix_helpers import notice_from
 from tests.test_discord import (
     ALICE,
     BOB,
@@ -32,6 +33,7 @@ from tests.test_discord import (
     standin,  # noqa: F401  (the fixture)
     submit_modal,
 )
+from tests.test_matrix import MatrixWorld, matrix, synapse  # noqa: F401  (the fixtures)
 
 WEEK = timedelta(days=7)
 ANSWERS = ("work", "talking", "no")
@@ -421,3 +423,42 @@ async def test_on_discord_the_question_is_a_dm_with_three_buttons_and_a_click_an
         await standin.push(again)  # the same answer again: refused, nothing changes
         assert (await standin.answer_to(again)).body["data"]["flags"] & 64
         assert [o[:2] for o in outcomes(app)] == [("work", "bob")]
+
+
+@pytest.mark.matrix
+async def test_on_matrix_a_dm_question_is_answered_by_a_reaction_or_a_typed_command(
+    matrix: MatrixWorld,  # noqa: F811  (the fixture imported above)
+) -> None:
+    anna, carl = matrix.person("anna"), matrix.person("carl")
+    clock = FakeClock(datetime.now(UTC))
+    async with matrix.samen(clock=clock) as (app, _):
+        room_a = await matrix.english_room(anna)
+        room_c = await matrix.english_room(carl)
+        await anna.say(room_a, "!need post A van for Saturday")
+        await anna.wait_for(notice_from(matrix.bot_id, room_a, "posted"))
+        await carl.say(room_c, "!board respond 1 I have one")
+        await anna.wait_for(notice_from(matrix.bot_id, None, "can help"))
+        await anna.say(room_a, "!board intro 1 accept")
+        await carl.wait_for(notice_from(matrix.bot_id, None, "Introduction"))
+        clock.advance(WEEK + timedelta(minutes=1))
+        assert await ask_due(app.services) == 2
+
+        dm_a, asked_a = await anna.wait_for(notice_from(matrix.bot_id, None, "Did it work out?"))
+        dm_c, asked_c = await carl.wait_for(notice_from(matrix.bot_id, None, "Did it work out?"))
+        for asked in (asked_a, asked_c):
+            body = asked["content"]["body"]
+            assert all(emoji in body for emoji in ("✅", "💬", "❌")), body
+        await anna.wait_for(
+            lambda r, s: (
+                s.get("type") == "m.reaction"
+                and s["content"]["m.relates_to"]["event_id"] == asked_a["event_id"]
+                and s["content"]["m.relates_to"]["key"] == "✅"
+            )
+        )
+        await anna.react(dm_a, asked_a["event_id"], "✅")  # anna taps "it led to work"
+        await anna.wait_for(notice_from(matrix.bot_id, None, "Noted: Yes, it led to work"))
+        check = number(asked_c["content"]["body"])
+        await carl.say(dm_c, f"!followup answer {check} talking")  # carl types his answer
+        await carl.wait_for(notice_from(matrix.bot_id, dm_c, "Noted: Still talking"))
+        assert sorted(o[0] or "" for o in outcomes(app)) == ["talking", "work"]
+        assert await ask_due(app.services) == 0  # nothing is asked twice
