@@ -59,9 +59,11 @@ SHOWN = {**ANSWER_LABELS, store.UNKNOWN: N_("no answer")}
 CheckArg = Annotated[int, Opt(Integer(1, 10**12), N_("The question's number"))]
 
 
-def _own_check(ctx: Context, number: int) -> OutcomeCheck:
-    """The actor's question ``number`` that was asked; anything else is "no such question"."""
-    check = ctx.session.get(OutcomeCheck, number)
+def _own_check(ctx: Context, number: int, lock: bool = False) -> OutcomeCheck:
+    """The actor's question ``number`` that was asked; anything else is "no such question".
+    ``lock``: its row is held until the command ends (PostgreSQL), so the job closing it as
+    "unknown" at the same moment cannot leave two facts for it."""
+    check = ctx.session.get(OutcomeCheck, number, with_for_update=lock)
     if (
         check is None
         or check.member_id != ctx.actor_id
@@ -85,7 +87,7 @@ async def answer(
         str, Opt(OneOf(ANSWERS, ANSWER_WORDS), N_("work, talking or no"), name="answer")
     ],
 ) -> Reply:
-    check = _own_check(ctx, question)
+    check = _own_check(ctx, question, lock=True)
     now = ctx.now()
     closed = check.state in (store.ANSWERED, store.UNKNOWN)
     if closed and check.answered_at and check.answered_at < now - timedelta(days=store.CHANGE_DAYS):

@@ -28,6 +28,9 @@ slot_filled        project request accepted (slot filled)         who fills the 
 rsvp_going         meetup rsvp going (and a check-in without      who comes
                    one), each time an answer becomes "going"
 checked_in         meetup checkin (by the member or an animator)  who was there
+outcome_answered   followup answer; "unknown" by the job          who answered (None for
+                   (scheduler/outcome_checks.py), one per          unknown)
+                   question: a new answer replaces the fact
 =================  ============================================  ===========================
 """
 
