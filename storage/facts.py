@@ -31,6 +31,9 @@ checked_in         meetup checkin (by the member or an animator;  who was there
                    ``meetup absent`` takes a mistaken one back)
 meetup_held        scheduler/held.py, once an occurrence has      None
                    ended; migration 0018 for past ones
+outcome_answered   followup answer; "unknown" by the job          who answered (None for
+                   (scheduler/outcome_checks.py), one per          unknown)
+                   question: a new answer replaces the fact
 =================  ============================================  ===========================
 
 ``meetup_held`` is one row per occurrence that took place: ``meetup_id``, ``occurrence`` (the
