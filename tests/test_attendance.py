@@ -236,9 +236,7 @@ async def test_attendance_of_another_date_and_what_is_refused(
 ) -> None:
     clock.set(MONDAY)
     meetup = await breakfasts(bot, clock)
-    await refused(
-        bot, "anim", f"!meetup attendance {meetup}", saying="has not started yet"
-    )
+    await refused(bot, "anim", f"!meetup attendance {meetup}", saying="has not started yet")
     clock.set(datetime(2027, 1, 27, 10, 0, tzinfo=UTC))
     latest = await bot.say("anim", f"!meetup attendance {meetup}")
     assert "Tuesday, 26 January 2027 19:00" in latest.title  # the moved one, at its new time
@@ -246,9 +244,7 @@ async def test_attendance_of_another_date_and_what_is_refused(
     first = await bot.say("anim", f"!meetup attendance {meetup} 2027-01-11")
     assert "Registered: 3" in first.text
     assert "latest date" not in first.text
-    await refused(
-        bot, "anim", f"!meetup attendance {meetup} 2027-02-01", saying="not started yet"
-    )
+    await refused(bot, "anim", f"!meetup attendance {meetup} 2027-02-01", saying="not started yet")
     await refused(bot, "anim", f"!meetup attendance {meetup} 2027-01-18", saying="cancelled")
     await refused(bot, "ann", f"!meetup attendance {meetup}", saying="Only the animators")
     await refused(bot, "ann", f"!meetup absent {meetup} bob", saying="Only the animators")
