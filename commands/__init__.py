@@ -1,7 +1,19 @@
 """Platform-neutral command modules, one per domain."""
 
 from bot.spec import CommandSet
-from commands import admin, board, circles, help, link, meetups, privacy, profile, projects, venues
+from commands import (
+    admin,
+    board,
+    circles,
+    digest,
+    help,
+    link,
+    meetups,
+    privacy,
+    profile,
+    projects,
+    venues,
+)
 
 ALL: tuple[CommandSet, ...] = (
     help.commands,
@@ -12,6 +24,7 @@ ALL: tuple[CommandSet, ...] = (
     projects.commands,
     venues.commands,
     meetups.commands,
+    digest.commands,
     privacy.commands,
     admin.commands,
 )
