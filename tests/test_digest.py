@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from adapters.memory import MemoryAdapter
 from bot.app import App
 from bot.clock import FakeClock
+from bot.i18n import N_
 from bot.reply import Reply
 from scheduler.digest import send_weekly_digests
 from tests.conftest import make_settings
@@ -19,7 +20,10 @@ ROOM = "room-bxl"
 
 
 def digests(bot: MemoryAdapter, place: str = ROOM) -> list[Reply]:
-    return [r for r in bot.places[place] if "Brussel" in r.title]
+    """The digests the Brussels circle's room got (in the community's language)."""
+    t = bot.app.services.translator_for(None)
+    title = t(N_("The week of {circle}"), circle="Brussel · Bruxelles")
+    return [r for r in bot.places[place] if r.title == title]
 
 
 async def week_of_activity(bot: MemoryAdapter, clock: FakeClock) -> int:
