@@ -352,7 +352,8 @@ def render_digest(
     t: Translator, week: CircleWeek, threshold: int, *, full: bool = False, direct: bool = False
 ) -> Reply:
     """The circle's digest as members read it (``full``: every count as it is)."""
-    lines = [f"**{t(N_('Meetups of the past week'))}**"]
+    past_heading = t(N_("Meetups of the past week"))
+    lines = [f"**{past_heading}**"]
     for held in week.held:
         lines.append(
             "- "
@@ -366,7 +367,8 @@ def render_digest(
         )
     if not week.held:
         lines.append(t(N_("No meetup took place.")))
-    lines += ["", f"**{t(N_('Meetups of the coming week'))}**"]
+    coming_heading = t(N_("Meetups of the coming week"))
+    lines += ["", f"**{coming_heading}**"]
     for occurrence, meetup in week.coming[:COMING_SHOWN]:
         lines.append(f"- #{meetup.id} {meetup.title} · {describe(t, occurrence)}")
     if len(week.coming) > COMING_SHOWN:

@@ -128,7 +128,8 @@ async def test_two_runs_at_once_send_each_digest_once(
     await week_of_activity(bot, clock)
     clock.set(DIGEST)
     other = App(make_settings(bot.app.database.url), clock=clock)
-    MemoryAdapter(other).delivered_keys = bot.delivered_keys  # a platform drops a repeat
+    other_adapter = MemoryAdapter(other)
+    other_adapter.delivered_keys = bot.delivered_keys  # a platform drops a repeat
     counts = await asyncio.gather(
         send_weekly_digests(bot.app.services),
         send_weekly_digests(bot.app.services),
@@ -136,8 +137,15 @@ async def test_two_runs_at_once_send_each_digest_once(
     )
     other.database.dispose()
     assert sum(counts) == 2  # the room's digest and the animator's figures, once each
-    assert len(digests(bot)) == 1
-    assert len([r for r in bot.inbox["anim"] if r.title == "Your circles this week"]) == 1
+    # whichever instance won a claim sent that message, through its own adapter
+    assert len(digests(bot)) + len(digests(other_adapter)) == 1
+    figures = [
+        reply
+        for adapter in (bot, other_adapter)
+        for reply in adapter.inbox.get("anim", [])
+        if reply.title == "Your circles this week"
+    ]
+    assert len(figures) == 1
 
 
 async def test_members_of_a_circle_without_a_room_get_it_by_dm_unless_they_turn_it_off(
@@ -189,7 +197,7 @@ async def test_animators_preview_a_circles_digest_members_may_not(
     assert "Sound engineer" in shown.text and "Van to lend" in shown.text
     assert "2/3" in shown.text  # the animator sees the figures in full
     assert "donderdag" not in shown.text  # in the asker's language
-    assert "Thursday 14 January 2027 10:00" in shown.text
+    assert "Thursday, 14 January 2027 10:00" in shown.text
     admin = await bot.say("admin", "!followup digest preview brussels")
     assert not admin.is_error, admin.text
     await refused(
