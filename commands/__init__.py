@@ -5,6 +5,7 @@ from commands import (
     admin,
     board,
     circles,
+    digest,
     followup_ask,
     help,
     link,
@@ -25,6 +26,7 @@ ALL: tuple[CommandSet, ...] = (
     venues.commands,
     meetups.commands,
     followup_ask.commands,
+    digest.commands,
     privacy.commands,
     admin.commands,
 )
