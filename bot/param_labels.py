@@ -50,6 +50,7 @@ PARAM_LABELS: dict[str, LazyText] = {
     "pitch": N_("pitch"),
     "post": N_("post"),
     "project": N_("project"),
+    "question": N_("question"),
     "region": N_("region"),
     "remind_maybe": N_("remind if maybe"),
     "reminders": N_("reminders"),

@@ -6,6 +6,8 @@ from commands import (
     board,
     circles,
     followup,
+    digest,
+    followup_ask,
     help,
     link,
     meetups,
@@ -25,6 +27,8 @@ ALL: tuple[CommandSet, ...] = (
     venues.commands,
     meetups.commands,
     followup.commands,
+    followup_ask.commands,
+    digest.commands,
     privacy.commands,
     admin.commands,
 )

@@ -19,6 +19,7 @@ from commands.profile import profile_summary, term_label
 from commands.refs import PostRef
 from storage import board as store
 from storage import facts
+from storage import outcome_checks as checks
 from storage import projects as project_store
 from storage.board import NEED, OFFER, OPEN, Post, Response, Subscription
 from storage.identity import Member, accounts_of, members_by_ids
@@ -486,6 +487,7 @@ async def respond(
     ctx.session.add(response)
     ctx.session.flush()
     facts.record_post(ctx.session, facts.POST_RESPONDED, post, response.created_at, ctx.actor_id)
+    _plan_checks(ctx, checks.RESPONSE, post, response)
     author = ctx.session.get(Member, post.author_id)
     assert author is not None
     assert author.id is not None
@@ -524,6 +526,24 @@ async def respond(
     )
 
 
+def _plan_checks(ctx: Context, subject: str, post: Post, response: Response) -> None:
+    """ "Did it work out?" for the author and the responder, some days from now (see
+    storage/outcome_checks.py: a response that becomes an introduction is asked once)."""
+    people = ((post.author_id, response.responder_id), (response.responder_id, post.author_id))
+    after = timedelta(days=ctx.settings.followup.ask_after_days)
+    about = {
+        "post_id": post.id,
+        "post_kind": post.kind,
+        "sector": post.sector,
+        "region": post.region,
+    }
+    key = f"response:{response.id}"
+    if subject == checks.INTRODUCTION:
+        checks.introduced(ctx.session, key, people, ctx.now(), after, **about)
+    else:
+        checks.plan(ctx.session, subject, key, people, ctx.now(), after, **about)
+
+
 @commands.command(
     "board intro",
     help=N_("Accept or decline an answer to your post"),
@@ -552,6 +572,9 @@ async def intro(
     assert author.id is not None
     if decision == "accept":
         facts.record_post(ctx.session, facts.INTRODUCTION_MADE, post, ctx.now(), author.id)
+        _plan_checks(ctx, checks.INTRODUCTION, post, answer)
+    else:
+        checks.cancel_unasked(ctx.session, f"response:{answer.id}")
     if decision == "decline":
         t = ctx.translator_for(responder)
         ctx.notify_member(

@@ -4,6 +4,7 @@ per-occurrence cancel and move, attendance and iCalendar export."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -811,10 +812,15 @@ async def attendees(ctx: Context, meetup: MeetupArg, occurrence: OccurrenceOpt =
 
 def _attendees_example(ctx: Context, meetup: Meetup, occurrence: Occurrence) -> str:
     """``!meetup attendees 3 2027-01-18`` (or its slash form), for the given date."""
+    return _date_example(ctx, meetup, occurrence, "meetup attendees")
+
+
+def _date_example(ctx: Context, meetup: Meetup, occurrence: Occurrence, command: str) -> str:
+    """``!<command> 3 2027-01-18`` (or its slash form), for the given date."""
     day = occurrence.start.astimezone(ctx.settings.zone).date().isoformat()
-    example = f"meetup attendees {meetup.id} {day}"
+    example = f"{command} {meetup.id} {day}"
     prefix = ctx.settings.platform_prefix(ctx.platform)
-    spec = ctx.registry.get("meetup attendees")
+    spec = ctx.registry.get(command)
     if spec is not None:
         return shown_example(ctx.registry, spec, example, prefix)
     return prefix + example
@@ -869,6 +875,8 @@ async def cancel(ctx: Context, meetup: MeetupArg, occurrence: OccurrenceOpt = No
         change = store.change_for(ctx.session, meetup.id, found.original_start)
         change.cancelled = True
         ctx.session.add(change)
+        # cancelled once it had taken place: it did not, after all (the follow-up's figure)
+        facts.forget_held(ctx.session, meetup.id, found.key)
         told = _tell_everyone(ctx, meetup, found, N_("Cancelled: {title} on {when}."))
         text = ctx.t(
             N_("{when} cancelled; {count} told."), when=when_line(ctx.t, found), count=told
@@ -997,12 +1005,179 @@ async def checkin(
         facts.record_meetup(ctx.session, facts.CHECKED_IN, meetup, found.key, who.id, ctx.now())
     answer.checked_in, answer.status = True, GOING
     ctx.session.add(answer)
-    return ctx.say(
+    reply = ctx.say(
         N_("{name} was at {title} on {when}. Thank you for coming!"),
         name=who.display_name,
         title=meetup.title,
         when=when_line(ctx.t, found),
     )
+    if who.id == ctx.actor_id:
+        return reply
+    # marked by an animator (a button of ``meetup attendance``): that message shows it
+    return replace(reply, refresh=f"meetup attendance {meetup.id} {found.key}")
+
+
+# -- attendance ---------------------------------------------------------------------------------
+
+SHOWN_PRESENT_BUTTONS = 20  # Discord shows 25 buttons at most; Matrix numbers its choices
+
+
+def latest_started(ctx: Context, meetup: Meetup) -> Occurrence | None:
+    """The latest date of a meetup that has started (not cancelled), within the last 400 days."""
+    assert meetup.id is not None
+    now = ctx.now()
+    past = occurrences(
+        meetup,
+        store.changes_of(ctx.session, meetup.id),
+        now - timedelta(days=400),
+        now + timedelta(seconds=1),
+    )
+    started = [o for o in past if o.start <= now]
+    return started[-1] if started else None
+
+
+def past_occurrence(ctx: Context, meetup: Meetup, occurrence: str | None) -> Occurrence:
+    """The date attendance is about: the one named (it must have started and not be
+    cancelled), else the latest that has started."""
+    if occurrence:
+        found = resolve_occurrence(ctx, meetup, occurrence)
+        if found.cancelled:
+            raise UserError(N_("That date is cancelled."))
+        if found.start > ctx.now():
+            raise UserError(N_("That date has not started yet."))
+        return found
+    latest = latest_started(ctx, meetup)
+    if latest is None:
+        raise UserError(N_("Meetup #{number} has not started yet."), number=meetup.id)
+    return latest
+
+
+def ensure_attendance_keeper(ctx: Context, meetup: Meetup) -> None:
+    """Attendance is kept by who organises: the circle's animators, the project lead, its
+    organiser while they may schedule there, admins (is_organiser)."""
+    if not is_organiser(ctx, meetup):
+        raise PermissionDenied(
+            N_("Only the animators of its circle (or its organiser) keep a meetup's attendance.")
+        )
+
+
+@commands.command(
+    "meetup attendance",
+    help=N_("Who registered and who was there; mark them present (organisers)"),
+    examples=("meetup attendance 3", "meetup attendance 3 2027-01-18"),
+)
+async def attendance(ctx: Context, meetup: MeetupArg, occurrence: OccurrenceOpt = None) -> Reply:
+    assert meetup.id is not None
+    ensure_attendance_keeper(ctx, meetup)
+    found = past_occurrence(ctx, meetup, occurrence)
+    t = ctx.t
+    rsvps = store.rsvps_of(ctx.session, meetup.id)
+    answers = effective_status(rsvps, found.key)
+    present = {r.member_id for r in rsvps if r.occurrence == found.key and r.checked_in}
+    going = {m for m, r in answers.items() if r.status in (GOING, OFFERED)} | present
+    booked = facts.going_before(ctx.session, meetup.id, found.key, found.start)
+    walk_ins = present - booked
+    registered = going - walk_ins
+    ids = list(going)
+    members = {m.id: m for m in ctx.session.exec(select(Member).where(col(Member.id).in_(ids)))}
+
+    def name(member_id: int) -> str:
+        member = members.get(member_id)
+        return f"{member.display_name} (#{member_id})" if member else f"#{member_id}"
+
+    def order(member_id: int) -> tuple[str, int]:
+        member = members.get(member_id)
+        return (fold(member.display_name) if member else "", member_id)
+
+    lines = [
+        f"- {name(m)}" + (" ✅" if m in present else "")
+        for m in sorted(registered, key=order)
+        if m in members
+    ]
+    fields = [
+        Field(
+            t(N_("Registered ({count})"), count=len(registered)),
+            "\n".join(lines) or t(N_("none")),
+        )
+    ]
+    if walk_ins:
+        fields.append(
+            Field(
+                t(N_("Walk-ins ({count})"), count=len(walk_ins)),
+                ", ".join(name(m) for m in sorted(walk_ins, key=order)),
+            )
+        )
+    summary = t(
+        N_("Registered: {registered} · present: {present} · walk-ins: {walk_ins}"),
+        registered=len(registered),
+        present=len(present),
+        walk_ins=len(walk_ins),
+    )
+    parts = [summary]
+    if not occurrence:  # say which date this is, and how to see another
+        parts.append(
+            t(
+                N_("This is the latest date that has started. For another one: {command}"),
+                command=f"`{_date_example(ctx, meetup, found, 'meetup attendance')}`",
+            )
+        )
+    absent = [m for m in sorted(registered - present, key=order) if m in members]
+    actions = tuple(
+        Action.yes(
+            members[m].display_name,
+            f"meetup checkin {meetup.id} member=#{m} occurrence={found.key}",
+        )
+        for m in absent[:SHOWN_PRESENT_BUTTONS]
+    )
+    if len(absent) > SHOWN_PRESENT_BUTTONS:
+        parts.append(
+            t(
+                N_("More than {count} to mark: {command}"),
+                count=SHOWN_PRESENT_BUTTONS,
+                command=f"`meetup checkin {meetup.id} member=… occurrence={found.key}`",
+            )
+        )
+    return Reply(
+        title=f"#{meetup.id} {meetup.title} · {when_line(t, found)}",
+        text="\n".join(parts),
+        fields=tuple(fields),
+        actions=actions,
+    )
+
+
+@commands.command(
+    "meetup absent",
+    help=N_("Take back a check-in marked by mistake (organisers)"),
+    examples=("meetup absent 3 #12", "meetup absent 3 #12 2027-01-18"),
+)
+async def absent(
+    ctx: Context,
+    meetup: MeetupArg,
+    member: Annotated[Member, Opt(MemberRef(), N_("Who was not there"))],
+    occurrence: OccurrenceOpt = None,
+) -> Reply:
+    assert meetup.id is not None
+    assert member.id is not None
+    ensure_attendance_keeper(ctx, meetup)
+    found = past_occurrence(ctx, meetup, occurrence)
+    answer = store.rsvp_for(ctx.session, meetup.id, member.id, found.key)
+    if answer is None or not answer.checked_in:
+        raise UserError(
+            N_("{name} is not marked present on {when}."),
+            name=member.display_name,
+            when=when_line(ctx.t, found),
+        )
+    ctx.acting_for(meetup.created_by, f"meetup #{meetup.id}")
+    answer.checked_in = False  # still registered ("going"), no longer present
+    ctx.session.add(answer)
+    facts.take_back_check_in(ctx.session, meetup.id, found.key, member.id)
+    reply = ctx.say(
+        N_("{name} is no longer marked present at {title} on {when}."),
+        name=member.display_name,
+        title=meetup.title,
+        when=when_line(ctx.t, found),
+    )
+    return replace(reply, refresh=f"meetup attendance {meetup.id} {found.key}")
 
 
 # -- calendar export ----------------------------------------------------------------------------

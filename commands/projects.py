@@ -3,6 +3,7 @@ needs, and others join it or bring in someone useful."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from bot.config import Term
@@ -19,6 +20,7 @@ from commands.board import DECISIONS, contact_of
 from commands.profile import profile_summary, term_label
 from commands.refs import ProjectRef
 from storage import facts
+from storage import outcome_checks as checks
 from storage import projects as store
 from storage.board import posts_by_ids
 from storage.identity import Member
@@ -524,6 +526,18 @@ async def _decide(
     ctx.session.add(slot)
     facts.record_project(
         ctx.session, facts.SLOT_FILLED, project, ctx.now(), member.id, slot_id=slot.id
+    )
+    checks.plan(
+        ctx.session,
+        checks.SLOT,
+        f"slot:{slot.id}:{member.id}",
+        ((lead.id, member.id), (member.id, lead.id)),
+        ctx.now(),
+        timedelta(days=ctx.settings.followup.ask_after_days),
+        project_id=project.id,
+        slot_id=slot.id,
+        sector=project.sector,
+        region=project.region,
     )
     store.reindex_slot(ctx.session, project, slot, slot_body(project, slot))
     ctx.notify_member(

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services import Services
-from scheduler import board_jobs, event_keys, waitlist
+from scheduler import board_jobs, digest, event_keys, held, outcome_checks, waitlist
 from scheduler.leadership import Leadership
 from scheduler.reminders import ReminderService, plan_due_meetups
 
@@ -34,7 +34,10 @@ DEFAULT_JOBS = (
     Periodic("board-digest", board_jobs.send_digests, 5),
     Periodic("reminder-planning", plan_due_meetups, 60),
     Periodic("waitlist-offers", waitlist.expire_offers, 5),
+    Periodic("outcome-checks", outcome_checks.ask_due, 5),
+    Periodic("weekly-digest", digest.send_weekly_digests, 5),
     Periodic("event-keys-pruning", event_keys.prune_event_keys, 6 * 60),
+    Periodic("meetups-held", held.record_held_meetups, 10),
 )
 
 

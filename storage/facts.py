@@ -27,8 +27,27 @@ project_created    project create                                 the lead
 slot_filled        project request accepted (slot filled)         who fills the slot
 rsvp_going         meetup rsvp going (and a check-in without      who comes
                    one), each time an answer becomes "going"
-checked_in         meetup checkin (by the member or an animator)  who was there
+checked_in         meetup checkin (by the member or an animator;  who was there
+                   ``meetup absent`` takes a mistaken one back)
+meetup_held        scheduler/held.py, once an occurrence has      None
+                   ended; migration 0018 for past ones
+outcome_answered   followup answer; "unknown" by the job          who answered (None for
+                   (scheduler/outcome_checks.py), one per          unknown)
+                   question: a new answer replaces the fact
 =================  ============================================  ===========================
+
+``meetup_held`` is one row per occurrence that took place: ``meetup_id``, ``occurrence`` (the
+occurrence key, its original start as rsvp writes it, "2027-01-11T07:30Z"), ``occurred_at``
+its start (where it moved to, for a moved one), circle_id/sector/region of the meetup's
+circle (all None for a project meeting), member_id None. A unique index on (meetup_id,
+occurrence) for that kind makes a second recording (a restart, another instance, the
+backfill) write nothing. A cancelled occurrence or meetup is not held; a date cancelled once
+it had taken place loses its fact (the organiser says it did not happen).
+
+Attendance, as the follow-up counts it: registered = distinct members with ``rsvp_going`` for
+the occurrence (or for the series, occurrence "") before its start; present = ``checked_in``
+facts of the occurrence (at most one per member: a second mark writes nothing, ``meetup
+absent`` deletes it); a walk-in = present without such an rsvp before the start.
 """
 
 from __future__ import annotations
@@ -37,7 +56,19 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, insert, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    delete,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel
 
@@ -64,6 +95,7 @@ MEETUP_HELD = "meetup_held"
 # "did it work out?" answered (outcome: work / talking / no / unknown), about a post's
 # introduction or response (post_id) or a filled slot (project_id, slot_id); by who answered
 OUTCOME_ANSWERED = "outcome_answered"
+HELD_WHERE = "kind = 'meetup_held'"
 KINDS = (
     MEMBER_CREATED,
     CIRCLE_JOINED,
@@ -90,6 +122,15 @@ class Fact(SQLModel, table=True):
         Index("ix_fact_sector", "sector", "occurred_at"),
         Index("ix_fact_region", "region", "occurred_at"),
         Index("ix_fact_meetup", "meetup_id", "kind", "occurrence"),
+        # one meetup_held per occurrence, whoever records it (see record_held)
+        Index(
+            "ux_fact_held",
+            "meetup_id",
+            "occurrence",
+            unique=True,
+            sqlite_where=text(HELD_WHERE),
+            postgresql_where=text(HELD_WHERE),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -186,6 +227,80 @@ def record_meetup(
         occurrence=occurrence,
         member_id=member_id,
     )
+
+
+def record_held(session: Session | Connection, rows: list[dict[str, Any]]) -> int:
+    """Write these meetup_held facts (each with circle_id, sector, region, meetup_id,
+    occurrence and occurred_at), skipping those already there: INSERT … ON CONFLICT DO NOTHING
+    on the partial unique index, so two instances (or a restart, or the backfill) recording the
+    same occurrence write it once. Returns how many were written."""
+    if not rows:
+        return 0
+    connection = session.connection() if isinstance(session, Session) else session
+    values = [{"kind": MEETUP_HELD, "member_id": None, **row} for row in rows]
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(FACT)
+        .on_conflict_do_nothing(
+            index_elements=["meetup_id", "occurrence"], index_where=text(HELD_WHERE)
+        )
+        .returning(FACT.c.id)
+    )
+    written = 0
+    for value in values:  # one by one: RETURNING tells which were new
+        written += len(connection.execute(statement, value).all())
+    return written
+
+
+def held_keys(session: Session, since: Any) -> set[tuple[int, str]]:
+    """(meetup_id, occurrence) of the meetup_held facts since ``since`` (their start)."""
+    rows = session.connection().execute(
+        select(FACT.c.meetup_id, FACT.c.occurrence).where(
+            FACT.c.kind == MEETUP_HELD, FACT.c.occurred_at >= since
+        )
+    )
+    return {(meetup_id, occurrence) for meetup_id, occurrence in rows}
+
+
+def forget_held(session: Session, meetup_id: int, occurrence: str) -> int:
+    """A date cancelled once it took place: it did not, after all."""
+    result = session.connection().execute(
+        delete(FACT).where(
+            FACT.c.kind == MEETUP_HELD,
+            FACT.c.meetup_id == meetup_id,
+            FACT.c.occurrence == occurrence,
+        )
+    )
+    return int(result.rowcount or 0)
+
+
+def going_before(session: Session, meetup_id: int, occurrence: str, before: Any) -> set[int]:
+    """Members who said "going" to this occurrence (or to the whole series) before ``before``
+    (its start): those who registered; one present without it walked in."""
+    rows = session.connection().execute(
+        select(FACT.c.member_id).where(
+            FACT.c.kind == RSVP_GOING,
+            FACT.c.meetup_id == meetup_id,
+            FACT.c.occurrence.in_((occurrence, "")),
+            FACT.c.occurred_at < before,
+            FACT.c.member_id.is_not(None),
+        )
+    )
+    return {member_id for (member_id,) in rows}
+
+
+def take_back_check_in(session: Session, meetup_id: int, occurrence: str, member_id: int) -> int:
+    """A check-in marked by mistake (``meetup absent``): its fact goes, so present counts it
+    no more."""
+    result = session.connection().execute(
+        delete(FACT).where(
+            FACT.c.kind == CHECKED_IN,
+            FACT.c.meetup_id == meetup_id,
+            FACT.c.occurrence == occurrence,
+            FACT.c.member_id == member_id,
+        )
+    )
+    return int(result.rowcount or 0)
 
 
 def circle_scope(kind: str | None, key: str | None) -> dict[str, str | None]:

@@ -43,6 +43,7 @@ ERASED = frozenset(
         "circle_membership",
         "reminder",
         "project_request",
+        "outcome_check",
     }
 )
 KEPT = frozenset({"post", "response", "rsvp", "project"})

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 from adapters.memory import MemoryAdapter
 from bot.clock import FakeClock
-from scheduler import board_jobs
+from scheduler import board_jobs, held, outcome_checks
 from storage.db import alembic_config
 from storage.facts import FACT, KINDS, backfill
 from tests.helpers import MONDAY, animator, english, new_meetup, number_of, refused
@@ -145,6 +145,26 @@ async def test_each_write_path_records_its_fact(bot: MemoryAdapter, clock: FakeC
         (ann, "2027-01-05T07:30Z", brussels),
         (cas, "2027-01-05T07:30Z", brussels),
     ]
+    # "did it work out?" (asked a week after the introduction; a month has passed)
+    assert await outcome_checks.ask_due(bot.app.services) == 4  # ann, bob, lead, sceno
+    asked = [r for r in bot.inbox["ann"] if r.title.startswith("Did it work out?")]
+    assert not (await bot.say("ann", "!" + asked[0].actions[0].invocation)).is_error
+    (answered,) = facts(bot, "outcome_answered")
+    assert (answered["outcome"], answered["post_id"], answered["member_id"]) == (
+        "work",
+        made["need"],
+        ann,
+    )
+    assert (answered["sector"], answered["region"]) == ("audiovisual", "gent")
+    # the breakfast (a single date) took place: held once, at its start, however often asked
+    assert await held.record_held_meetups(bot.app.services) == 1
+    assert await held.record_held_meetups(bot.app.services) == 0
+    (took_place,) = facts(bot, "meetup_held")
+    assert (took_place["meetup_id"], took_place["occurrence"], took_place["member_id"]) == (
+        made["meetup"],
+        "2027-01-05T07:30Z",
+        None,
+    )
     assert set(Counter(row["kind"] for row in facts(bot))) == set(KINDS)
 
 

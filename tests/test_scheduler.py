@@ -24,7 +24,9 @@ async def test_the_service_starts_the_jobs_and_runs_them_at_once(
             "board-digest",
             "reminder-planning",
             "waitlist-offers",
+            "outcome-checks",
             "event-keys-pruning",
+            "meetups-held",
             "reminder-sweep",
         }
         for _ in range(100):

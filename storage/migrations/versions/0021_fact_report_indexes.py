@@ -2,8 +2,8 @@
 
 from alembic import op
 
-revision: str = "0018"
-down_revision: str | None = "0017"
+revision: str = "0021"
+down_revision: str | None = "0020"
 
 
 def upgrade() -> None:
