@@ -44,6 +44,8 @@ ERASED = frozenset(
         "reminder",
         "project_request",
         "outcome_check",
+        "digest_figures_sent",
+        "digest_opt_out",
     }
 )
 KEPT = frozenset({"post", "response", "rsvp", "project"})
