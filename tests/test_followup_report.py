@@ -86,7 +86,7 @@ async def test_an_admin_sees_the_month_in_full_with_deltas_csv_and_chart(
     assert field(shown, "Introductions made").startswith("1 ")
     image = png_of(shown)
     assert image.size == (1000, 560)
-    assert "January 2027" in image.text["Title"]
+    assert "January 2027" in image.info["Title"]
     (sheet,) = [a for a in shown.attachments if a.mimetype == "text/csv"]
     rows = list(csv.DictReader(io.StringIO(sheet.content.decode("utf-8"))))
     assert rows, sheet.content
@@ -112,8 +112,8 @@ async def test_the_chart_speaks_the_members_language(bot: MemoryAdapter, clock: 
     shown = await report(bot, "cas", "last month")
     assert "januari 2027" in shown.title
     image = png_of(shown)
-    assert "januari 2027" in image.text["Title"]
-    assert "Meetups" not in image.text["Description"]
+    assert "januari 2027" in image.info["Title"]
+    assert "Meetups" not in image.info["Description"]
 
 
 async def test_a_breakdown_by_month_puts_each_month_in_its_own_row(
@@ -147,7 +147,7 @@ async def test_bad_periods_and_scopes_are_refused_and_an_empty_period_says_nothi
     assert empty.attachments == ()
 
 
-async def test_the_console_writes_the_chart_into_files_dir(tmp_path: object) -> None:
+def test_the_console_writes_the_chart_into_files_dir(tmp_path: object) -> None:
     import subprocess
     import sys
     from pathlib import Path
