@@ -33,8 +33,9 @@ BENCHES = (
     "discord_interactions",
     "matrix_roundtrip",
     "instances",
+    "followup",
 )
-ON_POSTGRES = ("dispatch", "board")  # the benchmarks that take --postgres URL
+ON_POSTGRES = ("dispatch", "board", "followup")  # the benchmarks that take --postgres URL
 # the benchmarks that run on PostgreSQL only: once, on --postgres URL, else on the server
 # SAMEN_TEST_POSTGRES_URL names; with neither they report themselves skipped
 ONLY_POSTGRES = ("instances",)
