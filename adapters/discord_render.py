@@ -89,6 +89,10 @@ def message_parts(reply: Reply, mentions: str = "") -> dict[str, Any]:
             embed.add_field(
                 name=clip(item.name, 256), value=clip(item.value or "—", 1024), inline=item.inline
             )
+        # a chart travels as a file and is shown inside the embed (Discord's attachment:// URL)
+        chart = next((a for a in reply.attachments if a.mimetype == "image/png"), None)
+        if chart is not None:
+            embed.set_image(url=f"attachment://{chart.filename}")
         parts["embed"] = embed
         parts["content"] = mentions or None
     else:

@@ -792,3 +792,21 @@ async def test_a_command_that_waits_past_its_timeout_says_busy_only_to_the_asker
             )
         assert followup.body["flags"] & 64
         assert followup.body["content"] == "Samen is busy, try again in a moment."  # en-US
+
+
+async def test_a_report_is_an_embed_showing_its_chart_with_the_csv_beside(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(standin, tmp_path / "s.db", monkeypatch):
+        await command(standin, ALICE, slash("profile", "set", [opt("locale", "en")]))
+        # Alice is a new member this month: the report has something to show
+        answer = await command(standin, ALICE, slash("followup", "report", [opt("csv", True)]))
+        assert answer["data"]["flags"] & 64  # only the asker sees it
+        embed = answer["data"]["embeds"][0]
+        field_names = [f["name"] for f in embed["fields"]]
+        assert "Needs posted" in field_names
+        names = [a["filename"] for a in answer["data"]["attachments"]]
+        (chart,) = [name for name in names if name.endswith(".png")]
+        assert len(answer["__files__"]) == 2  # the chart and the CSV
+        assert "new_members" in answer["__file_texts__"][chart.replace(".png", ".csv")]
+        assert embed["image"]["url"] == f"attachment://{chart}"
