@@ -25,6 +25,7 @@ async def test_the_service_starts_the_jobs_and_runs_them_at_once(
             "reminder-planning",
             "waitlist-offers",
             "outcome-checks",
+            "weekly-digest",
             "event-keys-pruning",
             "meetups-held",
             "reminder-sweep",
