@@ -152,6 +152,6 @@ class App:
         finally:
             if reporter is not None:
                 logging.getLogger().removeHandler(reporter)
-            self.scheduler.shutdown()
+            await self.scheduler.stop()
             self.dispatcher.flush_seen()
             self.database.dispose()
