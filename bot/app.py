@@ -152,6 +152,6 @@ class App:
         finally:
             if reporter is not None:
                 logging.getLogger().removeHandler(reporter)
-            await self.scheduler.stop()
+            self.scheduler.shutdown()
             self.dispatcher.flush_seen()
             self.database.dispose()

@@ -55,9 +55,6 @@ class SchedulerService:
         self.reminders = ReminderService(services)
         # several instances on one PostgreSQL: only the leader runs the periodic jobs
         self.leadership = leadership or Leadership(services.database.engine)
-        # the periodic runs under way: a run's batch may be in a worker thread that holds a
-        # database connection, so stopping waits for them before the database is closed
-        self._running: set[asyncio.Task[None]] = set()
 
     async def _lead(self) -> None:
         """The leadership tick; a new leader runs every periodic job right away."""
@@ -72,10 +69,6 @@ class SchedulerService:
         if not self.leadership.leading:
             log.debug("%s skipped: another instance leads the periodic jobs", periodic.name)
             return
-        task = asyncio.current_task()
-        if task is not None:
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
         try:
             done = await periodic.job(self.services)
             if done:
@@ -127,14 +120,6 @@ class SchedulerService:
 
     def job_ids(self) -> list[str]:
         return [job.id for job in self.scheduler.get_jobs()] if self.scheduler else []
-
-    async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Stop scheduling, then wait (at most ``grace_seconds``) for the periodic runs under
-        way, so that none still holds a database connection when the database is closed."""
-        running = [task for task in self._running if not task.done()]
-        self.shutdown()
-        if running:
-            await asyncio.wait(running, timeout=grace_seconds)
 
     def shutdown(self) -> None:
         if self.scheduler is not None and self.scheduler.running:

@@ -123,7 +123,7 @@ async def test_a_restart_catches_up_and_adds_no_second_fact(
                 break
             await asyncio.sleep(0.02)
     finally:
-        await again.scheduler.stop()
+        again.scheduler.shutdown()
     assert [key for key, _ in held_facts(again)] == [FIRST, MOVED, LAST]
     assert await record(again) == 0
     # two instances recording at once: each occurrence still once
