@@ -51,6 +51,29 @@ def _sqlite_pragmas(dbapi_connection: Any, busy_timeout: float) -> None:
     cursor.close()
 
 
+def _close_connections_returned_after_dispose(engine: Engine) -> Engine:
+    """A connection still checked out when the engine is disposed (a worker thread finishing
+    its query while the app stops) goes back into the discarded pool, which nobody closes: it
+    would stay open until the garbage collector finds it. Each checkout notes the pool's
+    generation; a connection that comes back to an older generation is closed instead."""
+    generation = [0]
+
+    def disposed(_engine: Engine) -> None:
+        generation[0] += 1
+
+    def checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        record.info["pool_generation"] = generation[0]
+
+    def checkin(dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None and record.info.get("pool_generation") != generation[0]:
+            record.invalidate()
+
+    event.listen(engine, "engine_disposed", disposed)
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+    return engine
+
+
 def make_engine(url: str, *, echo: bool = False, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -63,11 +86,13 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout: float = BUSY_TIME
         event.listen(
             engine, "connect", lambda connection, _: _sqlite_pragmas(connection, busy_timeout)
         )
-        return engine
+        return _close_connections_returned_after_dispose(engine)
     # the same bound on PostgreSQL: a statement waiting for another's row or table lock gives
     # up ("lock timeout") rather than hold its worker until the lock is released
     options = f"-c lock_timeout={int(busy_timeout * 1000)}"
-    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"options": options})
+    return _close_connections_returned_after_dispose(
+        create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"options": options})
+    )
 
 
 class WalCheckpointer:

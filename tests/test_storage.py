@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import psycopg
 import pytest
 from alembic import command
 from sqlalchemy import inspect, text
@@ -121,6 +123,32 @@ def test_a_failed_session_writes_nothing(database_url: str) -> None:
         raise RuntimeError("stop")
     with database.session() as session:
         assert session.get(Member, 1) is None
+    database.dispose()
+
+
+def test_a_connection_in_use_when_the_database_closes_is_closed_when_it_comes_back(
+    database_url: str,
+) -> None:
+    """A worker thread that finishes its query after the app disposed the database gives its
+    connection back to the discarded pool: it is closed then, not left open for the garbage
+    collector (psycopg warns about such a connection, and PostgreSQL keeps its session)."""
+    database = Database(database_url)
+    in_use = database.engine.connect()
+    in_use.execute(text("SELECT 1"))
+    raw = in_use.connection.dbapi_connection
+    idle = database.engine.connect()
+    idle_raw = idle.connection.dbapi_connection
+    idle.close()  # back in the pool before the dispose: the dispose closes it
+    database.dispose()
+    assert raw is not None and idle_raw is not None
+    raw.cursor().close()  # still open while its thread uses it
+    in_use.close()
+    for connection in (raw, idle_raw):
+        with pytest.raises((sqlite3.ProgrammingError, psycopg.OperationalError)):
+            connection.cursor()
+    # the database keeps working for whoever uses it next, on a fresh pool
+    with database.engine.connect() as again:
+        assert again.execute(text("SELECT 1")).scalar() == 1
     database.dispose()
 
 
