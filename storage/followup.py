@@ -1,11 +1,12 @@
 """The follow-up's figures: counts over the ``fact`` table, per period, scope and breakdown.
 
 Everything here reads the one table (storage/facts.py), never the domain tables, with a few
-GROUP BY statements per report whatever its breakdown: one over the counted kinds (meetups
+statements per report whatever its breakdown: one GROUP BY over the counted kinds (meetups
 held, check-ins, posts, answers, introductions, closes by outcome, "did it work out?"
-answers, new members, circle joins), one for the registered members of the occurrences held
-(facts joined to facts), one for the active members (and one more for their total when the
-report has a breakdown: distinct members do not add up). SQLite and PostgreSQL alike.
+answers, new members, circle joins), two reads for the registered members of the occurrences
+held (the occurrences, then their meetups' "going" answers, matched here), one for the active
+members (and one more for their total when the report has a breakdown: distinct members do
+not add up). SQLite and PostgreSQL alike.
 
 What each figure counts, in [start, end):
 
@@ -33,6 +34,7 @@ column to the bucket it counts in; a key not in the mapping is a bucket of its o
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -48,7 +50,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    union,
 )
 from sqlalchemy.sql import ColumnElement as Expression
 from sqlmodel import Session
@@ -247,6 +248,50 @@ def _figure_of(kind: str, post_kind: str | None, outcome: str | None) -> str | N
     return None
 
 
+MEETUPS_PER_QUERY = 500  # the "going" answers are read for this many meetups at a time
+
+
+@dataclass
+class _Registrations:
+    """One meetup's "going" answers: per date, and to the whole series (each member's first)."""
+
+    per_date: dict[str, set[Any]] = field(default_factory=dict)
+    series_first: dict[Any, datetime] = field(default_factory=dict)
+    series_times: list[datetime] = field(default_factory=list)
+
+    def count(self, occurrence: str, started_at: datetime) -> int:
+        """Distinct members going to that date, or to the series by its start."""
+        by_series = bisect_right(self.series_times, started_at)
+        only_this_date = sum(
+            1
+            for who in self.per_date.get(occurrence, ())
+            if not (who in self.series_first and self.series_first[who] <= started_at)
+        )
+        return by_series + only_this_date
+
+
+def _registrations(session: Session, meetup_ids: Sequence[int]) -> dict[int, _Registrations]:
+    found: dict[int, _Registrations] = {}
+    for at in range(0, len(meetup_ids), MEETUPS_PER_QUERY):
+        statement = select(
+            FACT.c.meetup_id, FACT.c.occurrence, _who(FACT), FACT.c.occurred_at
+        ).where(
+            FACT.c.kind == facts.RSVP_GOING,
+            FACT.c.meetup_id.in_(meetup_ids[at : at + MEETUPS_PER_QUERY]),
+        )
+        for meetup_id, occurrence, who, occurred_at in session.connection().execute(statement):
+            registrations = found.setdefault(meetup_id, _Registrations())
+            if occurrence:
+                registrations.per_date.setdefault(occurrence, set()).add(who)
+            else:
+                first = registrations.series_first.get(who)
+                if first is None or occurred_at < first:
+                    registrations.series_first[who] = occurred_at
+    for registrations in found.values():
+        registrations.series_times = sorted(registrations.series_first.values())
+    return found
+
+
 def _count_registered(
     session: Session,
     scope: Scope,
@@ -255,40 +300,34 @@ def _count_registered(
     by: Breakdown | None,
     into: dict[Bucket, Figures],
 ) -> None:
+    """Two reads, counted here: the occurrences held, and the "going" answers of their
+    meetups (a join of facts to facts, counted in SQL, grew with occurrences × answers to the
+    series: minutes over two years of a cooperative's facts)."""
     held = FACT.alias("held")
-    going = FACT.alias("going")
-
-    def registrations(series: bool) -> Select[Any]:
-        if series:  # "going" to every date, said before this one started
-            on = and_(
-                going.c.occurrence == "",
-                going.c.occurred_at <= held.c.occurred_at,
-            )
-        else:
-            on = going.c.occurrence == held.c.occurrence
-        joined = held.join(
-            going,
-            and_(going.c.meetup_id == held.c.meetup_id, going.c.kind == facts.RSVP_GOING, on),
-        )
-        bucket = by.expression(held) if by else None
-        statement = select(
+    bucket = by.expression(held) if by else None
+    statement = _where(
+        select(
             held.c.meetup_id,
             held.c.occurrence,
+            held.c.occurred_at,
             (bucket if bucket is not None else held.c.kind).label("bucket"),
-            _who(going).label("who"),
-        ).select_from(joined)
-        return _where(
-            statement,
-            held.c.kind == facts.MEETUP_HELD,
-            _period(held, start, end),
-            scope.condition(held),
+        ),
+        held.c.kind == facts.MEETUP_HELD,
+        _period(held, start, end),
+        scope.condition(held),
+    )
+    occurrences = session.connection().execute(statement).all()
+    meetup_ids = sorted({meetup_id for meetup_id, *_ in occurrences})
+    registrations = _registrations(session, meetup_ids)
+    for meetup_id, occurrence, started_at, key in occurrences:
+        count = (
+            registrations[meetup_id].count(occurrence, started_at)
+            if (meetup_id in registrations)
+            else 0
         )
-
-    both = union(registrations(False), registrations(True)).subquery()
-    statement = select(both.c.bucket, func.count()).group_by(both.c.bucket)
-    for key, count in session.connection().execute(statement):
-        bucket: Bucket = key if by else None
-        into.setdefault(bucket, Figures()).registered += int(count)
+        if count:
+            bucket_key: Bucket = key if by else None
+            into.setdefault(bucket_key, Figures()).registered += count
 
 
 def _count_active(
