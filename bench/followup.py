@@ -2,8 +2,9 @@
 
 Seeds the fact table (what the reports read, and all they read) as two years of a network of
 50,000 members would have written it: weekly meetups in 300 circles with their "going" answers
-and check-ins, 200,000 posts (published, answered, closed with an outcome), 100,000
-introductions and their "did it work out?" answers, new members and circle joins. Members
+(to a date, and regulars' to the whole series) and check-ins, 200,000 posts (published,
+answered, closed with an outcome), 100,000 introductions and their "did it work out?" answers,
+new members and circle joins. Members
 appear by their alias (as forgotten ones do), so no member rows are needed. Then it measures,
 through the whole core (dispatch, the queries, the matplotlib chart, the reply):
 
@@ -108,6 +109,15 @@ def seed(app: App, args: argparse.Namespace, rng: random.Random) -> int:
         scope = {"circle_id": circle, "sector": sector, "region": region}
         for _ in range(rng.randint(5, 30)):
             add(facts.CIRCLE_JOINED, at(), member_alias=member(), **scope)
+        for _ in range(rng.randint(0, 8)):  # regulars: "going" to every date, from some day on
+            add(
+                facts.RSVP_GOING,
+                at(),
+                meetup_id=circle,
+                occurrence="",
+                member_alias=member(),
+                **scope,
+            )
         for week in range(args.weeks):
             when = START + timedelta(weeks=week, days=circle % 5)
             key = when.strftime("%Y-%m-%dT%H:%MZ")

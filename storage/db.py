@@ -52,24 +52,22 @@ def _sqlite_pragmas(dbapi_connection: Any, busy_timeout: float) -> None:
 
 
 def _close_connections_returned_after_dispose(engine: Engine) -> Engine:
-    """A connection still checked out when the engine is disposed (a worker thread finishing
-    its query while the app stops) goes back into the discarded pool, which nobody closes: it
-    would stay open until the garbage collector finds it. Each checkout notes the pool's
-    generation; a connection that comes back to an older generation is closed instead."""
-    generation = [0]
+    """The app disposes the engine when it stops, but a worker thread may still be finishing
+    a query (a scheduled job, a notice): its connection would go back into the discarded pool
+    or, if it connected after the dispose, into a fresh pool that nobody disposes, and stay
+    open until the garbage collector finds it. So once the engine is disposed, every
+    connection given back is closed instead of pooled (an engine used again after its dispose
+    still works, connecting each time)."""
+    disposed = [False]
 
-    def disposed(_engine: Engine) -> None:
-        generation[0] += 1
-
-    def checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        record.info["pool_generation"] = generation[0]
+    def on_dispose(_engine: Engine) -> None:
+        disposed[0] = True
 
     def checkin(dbapi_connection: Any, record: Any) -> None:
-        if dbapi_connection is not None and record.info.get("pool_generation") != generation[0]:
+        if disposed[0] and dbapi_connection is not None:
             record.invalidate()
 
-    event.listen(engine, "engine_disposed", disposed)
-    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "engine_disposed", on_dispose)
     event.listen(engine, "checkin", checkin)
     return engine
 
