@@ -66,14 +66,26 @@ def render(reply: Reply, prefix: str, mentions: dict[str, str] | None = None) ->
     if reply.text:
         body.append(plain(reply.text))
         formatted.append(block(reply.text))
+    table: list[str] = []  # a run of inline fields (side by side on Discord): a table here
+
+    def end_table() -> None:
+        if table:
+            formatted.append("<table>" + "".join(table) + "</table>")
+            table.clear()
+
     for item in reply.fields:
         body.append(f"{item.name}: {plain(item.value)}")
+        if item.inline and "\n" not in item.value:
+            table.append(f"<tr><th>{html.escape(item.name)}</th><td>{inline(item.value)}</td></tr>")
+            continue
+        end_table()
         if "\n" in item.value:
             formatted.append(f"<p><strong>{html.escape(item.name)}</strong></p>{block(item.value)}")
         else:
             formatted.append(
                 f"<p><strong>{html.escape(item.name)}</strong>: {inline(item.value)}</p>"
             )
+    end_table()
     if mentions:
         body.append(" ".join(mentions))
         formatted.append(

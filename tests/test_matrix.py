@@ -322,6 +322,35 @@ async def test_files_are_uploaded_and_direct_rooms_are_marked(matrix: MatrixWorl
         await member.close()
 
 
+async def test_a_report_comes_as_an_image_a_csv_file_and_an_html_table(
+    matrix: MatrixWorld,
+) -> None:
+    """Issue 12: `followup report` on Matrix: the chart as m.image (with its size), the CSV as
+    m.file, and the figures as an HTML table in the notice."""
+    hal = matrix.person("hal")
+    async with matrix.samen(admin=hal):
+        room = await hal.room_with(matrix.bot_id)
+        await hal.say(room, "!profile set locale=en")
+        await hal.wait_for(notice_from(matrix.bot_id, room, "Profile saved"))
+        await hal.say(room, "!need post A sound engineer for Friday sector=audiovisual")
+        await hal.wait_for(notice_from(matrix.bot_id, None, "#1 posted"))
+        await hal.say(room, "!followup report csv=yes")
+        _, notice = await hal.wait_for(notice_from(matrix.bot_id, None, "Needs posted"))
+        formatted = notice["content"]["formatted_body"]
+        assert "<table>" in formatted
+        assert "<tr><th>Needs posted</th><td>1" in formatted
+        assert "Needs posted: 1" in notice["content"]["body"]
+        _, image = await hal.wait_for(lambda r, s: s.get("content", {}).get("msgtype") == "m.image")
+        assert image["content"]["url"].startswith("mxc://")
+        assert image["content"]["info"]["mimetype"] == "image/png"
+        assert image["content"]["info"]["w"] > 0 and image["content"]["info"]["h"] > 0
+        _, table = await hal.wait_for(
+            lambda r, s: s.get("content", {}).get("info", {}).get("mimetype") == "text/csv"
+        )
+        assert table["content"]["msgtype"] == "m.file"
+        assert table["content"]["body"].endswith(".csv")
+
+
 async def test_password_login_keeps_one_device_across_restarts(matrix: MatrixWorld) -> None:
     from adapters.matrix import MatrixAdapter
     from bot.app import App
