@@ -382,9 +382,8 @@ class DiscordAdapter:
         Discord's answer budget (a form cannot follow a deferral): when the check is slow,
         the form opens and the real run checks it all again."""
         try:
-            return await asyncio.wait_for(
-                self.app.dispatcher.check(invocation, later=later), timeout=DEFER_AFTER
-            )
+            async with asyncio.timeout(DEFER_AFTER):  # not wait_for: see bot/workers.py
+                return await self.app.dispatcher.check(invocation, later=later)
         except TimeoutError:
             return None
 
@@ -393,12 +392,10 @@ class DiscordAdapter:
             interaction: discord.Interaction[Any], current: str
         ) -> list[app_commands.Choice[str]]:
             try:
-                pairs = await asyncio.wait_for(
-                    self.app.dispatcher.autocomplete(
+                async with asyncio.timeout(DEFER_AFTER):  # not wait_for: see bot/workers.py
+                    pairs = await self.app.dispatcher.autocomplete(
                         invocation_of(interaction, command=spec.name), param.name, current
-                    ),
-                    timeout=DEFER_AFTER,
-                )
+                    )
             except TimeoutError:  # the database is busy: no suggestions rather than none late
                 pairs = []
             return [

@@ -103,7 +103,11 @@ class CommandPool:
         future = loop.run_in_executor(self._executor, self._work, work, ticket)
         future.add_done_callback(self._finished)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), seconds)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+            # that comes as the result does, and the cancelled caller (the Matrix sync loop as
+            # the bot stops) would go on for ever
+            async with asyncio.timeout(seconds):
+                return await asyncio.shield(future)
         except TimeoutError:
             if ticket.abandon():
                 raise Busy("the command ran past its timeout") from None

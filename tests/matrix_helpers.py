@@ -178,6 +178,8 @@ async def running_bot(
         if reporter is not None:
             logging.getLogger().removeHandler(reporter)
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # a bot that does not stop fails the test (it used to hang the whole run)
+        async with asyncio.timeout(60):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         app.database.dispose()

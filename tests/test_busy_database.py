@@ -8,7 +8,7 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -295,3 +295,42 @@ async def test_an_event_that_waits_for_the_lock_is_answered_once_after_it(
         assert "Antwerpen" in {field.value for field in shown.fields}
     finally:
         app.database.dispose()
+
+
+async def turns_until(condition: Callable[[], bool]) -> None:
+    """Let the event loop run, one turn at a time, until ``condition`` holds (5 s at most)."""
+    deadline = time.perf_counter() + 5
+    while not condition() and time.perf_counter() < deadline:  # noqa: ASYNC110 (turn by turn)
+        await asyncio.sleep(0)
+    assert condition()
+
+
+async def test_a_caller_cancelled_as_its_command_finishes_stays_cancelled() -> None:
+    """The Matrix sync loop awaits its commands through the pool; cancelled (the bot stops) at
+    the moment a command's result comes, it must stop, not take the result and go on for ever
+    (Python 3.11's asyncio.wait_for swallows such a cancellation: the CI run that hung)."""
+    pool = CommandPool(workers=1, timeout=5.0)
+
+    async def quick(_: Ticket) -> str:
+        return "done"
+
+    async def caller() -> str:
+        result = await pool.run(quick)
+        await asyncio.sleep(0.01)  # what a loop does next
+        return f"went on with {result}"
+
+    went_on = 0
+    try:
+        for _ in range(30):
+            task = asyncio.create_task(caller())
+            await turns_until(lambda: pool.pending > 0)  # handed in
+            await turns_until(lambda: pool.pending == 0)  # its result is back on the loop
+            task.cancel()
+            try:
+                await task
+                went_on += 1
+            except asyncio.CancelledError:
+                pass
+    finally:
+        pool.close()
+    assert went_on == 0, f"{went_on} of 30 cancelled callers went on"
