@@ -35,8 +35,15 @@ BENCHES = (
     "instances",
     "followup",
     "digest",
+    "surveys",
 )
-ON_POSTGRES = ("dispatch", "board", "followup", "digest")  # the benchmarks that take --postgres URL
+ON_POSTGRES = (
+    "dispatch",
+    "board",
+    "followup",
+    "digest",
+    "surveys",
+)  # the benchmarks that take --postgres URL
 # the benchmarks that run on PostgreSQL only: once, on --postgres URL, else on the server
 # SAMEN_TEST_POSTGRES_URL names; with neither they report themselves skipped
 ONLY_POSTGRES = ("instances",)

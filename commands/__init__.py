@@ -14,6 +14,7 @@ from commands import (
     privacy,
     profile,
     projects,
+    surveys,
     venues,
 )
 
@@ -28,6 +29,7 @@ ALL: tuple[CommandSet, ...] = (
     meetups.commands,
     followup.commands,
     followup_ask.commands,
+    surveys.commands,
     digest.commands,
     privacy.commands,
     admin.commands,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services import Services
-from scheduler import board_jobs, digest, event_keys, held, outcome_checks, waitlist
+from scheduler import board_jobs, digest, event_keys, held, outcome_checks, surveys, waitlist
 from scheduler.leadership import Leadership
 from scheduler.reminders import ReminderService, plan_due_meetups
 
@@ -38,6 +38,7 @@ DEFAULT_JOBS = (
     Periodic("weekly-digest", digest.send_weekly_digests, 5),
     Periodic("event-keys-pruning", event_keys.prune_event_keys, 6 * 60),
     Periodic("meetups-held", held.record_held_meetups, 10),
+    Periodic("surveys", surveys.run_surveys, 1),
 )
 
 

@@ -46,6 +46,7 @@ ERASED = frozenset(
         "outcome_check",
         "digest_figures_sent",
         "digest_opt_out",
+        "survey_participant",
     }
 )
 KEPT = frozenset({"post", "response", "rsvp", "project"})

@@ -17,6 +17,7 @@ from storage import (
     profiles,
     projects,
     search,
+    surveys,
 )
 
 metadata = SQLModel.metadata
@@ -37,4 +38,5 @@ __all__ = [
     "profiles",
     "projects",
     "search",
+    "surveys",
 ]

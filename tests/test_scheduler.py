@@ -28,6 +28,7 @@ async def test_the_service_starts_the_jobs_and_runs_them_at_once(
             "weekly-digest",
             "event-keys-pruning",
             "meetups-held",
+            "surveys",
             "reminder-sweep",
         }
         for _ in range(100):
