@@ -171,6 +171,9 @@ def seed(app: App, args: argparse.Namespace, rng: random.Random) -> int:
                 **scope,
             )
     flush(force=True)
+    with app.database.session() as session:  # what the held job records with each occurrence
+        facts.fill_registered(session.connection())
+        session.commit()
     return total
 
 

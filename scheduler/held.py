@@ -74,6 +74,11 @@ def record_held_meetups_now(session: Session, now: datetime) -> int:
             scopes[meetup.circle_id] = facts.circle_facts(session, meetup.circle_id)
         found = held_rows(meetup, changes.get(meetup.id, ()), since, now, scopes[meetup.circle_id])
         rows += [r for r in found if (meetup.id, r["occurrence"]) not in known]
+    counts = facts.registered_counts(
+        session.connection(), [(r["meetup_id"], r["occurrence"], r["occurred_at"]) for r in rows]
+    )
+    for row in rows:
+        row["amount"] = counts[(row["meetup_id"], row["occurrence"])]
     return facts.record_held(session, rows)
 
 

@@ -45,7 +45,8 @@ backfill) write nothing. A cancelled occurrence or meetup is not held; a date ca
 it had taken place loses its fact (the organiser says it did not happen).
 
 Attendance, as the follow-up counts it: registered = distinct members with ``rsvp_going`` for
-the occurrence (or for the series, occurrence "") before its start; present = ``checked_in``
+the occurrence (or for the series, occurrence "", before its start), counted once when the
+occurrence is recorded as held and kept in that fact's ``amount``; present = ``checked_in``
 facts of the occurrence (at most one per member: a second mark writes nothing, ``meetup
 absent`` deletes it); a walk-in = present without such an rsvp before the start.
 """
@@ -63,10 +64,13 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    bindparam,
     delete,
+    func,
     insert,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -114,7 +118,28 @@ KINDS = (
 
 class Fact(SQLModel, table=True):
     __table_args__ = (
-        Index("ix_fact_kind", "kind", "occurred_at"),
+        # the reports count a period's facts per kind from this index alone (it holds every
+        # column they group and filter by), and their active members from the next one
+        Index(
+            "ix_fact_kind",
+            "kind",
+            "occurred_at",
+            "post_kind",
+            "outcome",
+            "circle_id",
+            "sector",
+            "region",
+            "amount",
+        ),
+        Index(
+            "ix_fact_active",
+            "occurred_at",
+            "member_id",
+            "member_alias",
+            "circle_id",
+            "sector",
+            "region",
+        ),
         Index("ix_fact_circle", "circle_id", "occurred_at"),
         Index("ix_fact_member", "member_id"),
         # the follow-up's reports (storage/followup.py): a sector's or region's facts in a
@@ -152,6 +177,9 @@ class Fact(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), nullable=True),
     )
     member_alias: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # meetup_held: the members registered for it (see registered_counts), counted once when it
+    # is recorded, so that a report sums them instead of matching answers to dates
+    amount: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
 
 
 FACT = Fact.__table__  # type: ignore[attr-defined]
@@ -250,6 +278,68 @@ def record_held(session: Session | Connection, rows: list[dict[str, Any]]) -> in
     for value in values:  # one by one: RETURNING tells which were new
         written += len(connection.execute(statement, value).all())
     return written
+
+
+MEETUPS_PER_QUERY = 500  # the "going" answers are read for this many meetups at a time
+
+
+def registered_counts(
+    connection: Connection, held: list[tuple[int, str, datetime]]
+) -> dict[tuple[int, str], int]:
+    """For each (meetup_id, occurrence, its start) held: the distinct members who said "going"
+    to that date, or to the whole series before it started (a member counted once)."""
+    meetup_ids = sorted({meetup_id for meetup_id, _, _ in held})
+    per_date: dict[tuple[int, str], set[Any]] = {}
+    series: dict[int, dict[Any, datetime]] = {}
+    who = func.coalesce(FACT.c.member_id, FACT.c.member_alias)
+    for at in range(0, len(meetup_ids), MEETUPS_PER_QUERY):
+        rows = connection.execute(
+            select(FACT.c.meetup_id, FACT.c.occurrence, who, FACT.c.occurred_at).where(
+                FACT.c.kind == RSVP_GOING,
+                FACT.c.meetup_id.in_(meetup_ids[at : at + MEETUPS_PER_QUERY]),
+            )
+        )
+        for meetup_id, occurrence, member, occurred_at in rows:
+            if occurrence:
+                per_date.setdefault((meetup_id, occurrence), set()).add(member)
+            else:
+                first = series.setdefault(meetup_id, {})
+                if member not in first or occurred_at < first[member]:
+                    first[member] = occurred_at
+    counts: dict[tuple[int, str], int] = {}
+    for meetup_id, occurrence, started_at in held:
+        regulars = {m for m, since in series.get(meetup_id, {}).items() if since <= started_at}
+        counts[(meetup_id, occurrence)] = len(
+            regulars | per_date.get((meetup_id, occurrence), set())
+        )
+    return counts
+
+
+def fill_registered(connection: Connection) -> int:
+    """Count the registered members of every meetup_held fact that has no count yet (migration
+    0023's backfill, and facts written in bulk); how many were filled."""
+    held = [
+        (int(meetup_id), str(occurrence), started_at)
+        for meetup_id, occurrence, started_at in connection.execute(
+            select(FACT.c.meetup_id, FACT.c.occurrence, FACT.c.occurred_at).where(
+                FACT.c.kind == MEETUP_HELD, FACT.c.amount.is_(None)
+            )
+        )
+    ]
+    counts = registered_counts(connection, held)
+    statement = (
+        update(FACT)
+        .where(
+            FACT.c.kind == MEETUP_HELD,
+            FACT.c.meetup_id == bindparam("m"),
+            FACT.c.occurrence == bindparam("o"),
+        )
+        .values(amount=bindparam("n"))
+    )
+    values = [{"m": m, "o": o, "n": n} for (m, o), n in counts.items()]
+    for at in range(0, len(values), 5000):
+        connection.execute(statement, values[at : at + 5000])
+    return len(values)
 
 
 def held_keys(session: Session, since: Any) -> set[tuple[int, str]]:

@@ -3,16 +3,17 @@
 Everything here reads the one table (storage/facts.py), never the domain tables, with a few
 statements per report whatever its breakdown: one GROUP BY over the counted kinds (meetups
 held, check-ins, posts, answers, introductions, closes by outcome, "did it work out?"
-answers, new members, circle joins), two reads for the registered members of the occurrences
-held (the occurrences, then their meetups' "going" answers, matched here), one for the active
-members (and one more for their total when the report has a breakdown: distinct members do
-not add up). SQLite and PostgreSQL alike.
+answers, new members, circle joins; the registered members, which each occurrence held
+carries), read from one covering index, and one for the active members (one more for their
+total when the report has a breakdown: distinct members do not add up), from another.
+SQLite and PostgreSQL alike.
 
 What each figure counts, in [start, end):
 
 - ``meetups``: occurrences held (``meetup_held``, at the occurrence's start);
 - ``registered``: for those occurrences, the distinct members who said "going" to that date or
-  to the whole series before it started (``rsvp_going``), counted with the occurrence held;
+  to the whole series before it started (``rsvp_going``), counted once as the occurrence was
+  recorded held (its fact's ``amount``);
 - ``present``: check-ins (``checked_in``, one per member and occurrence);
 - ``needs`` / ``offers``: posts published; ``needs_met_here`` / ``needs_met_elsewhere`` /
   ``needs_withdrawn`` / ``needs_expired``: needs closed in the period with that outcome;
@@ -34,7 +35,6 @@ column to the bucket it counts in; a key not in the mapping is a bucket of its o
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -212,18 +212,23 @@ def _count_kinds(
     bucket = by.expression(f) if by else None
     columns: list[Any] = [f.c.kind, f.c.post_kind, f.c.outcome]
     statement = select(
-        *([bucket.label("bucket")] if bucket is not None else []), *columns, func.count()
+        *([bucket.label("bucket")] if bucket is not None else []),
+        *columns,
+        func.count(),
+        func.sum(f.c.amount),
     )
     statement = _where(statement, _period(f, start, end), f.c.kind.in_(COUNTED))
     statement = _where(statement, scope.condition(f))
     grouping: list[Any] = ([bucket] if bucket is not None else []) + columns
     for row in session.connection().execute(statement.group_by(*grouping)):
         key: Bucket = row[0] if bucket is not None else None
-        kind, post_kind, outcome, count = row[-4:]
+        kind, post_kind, outcome, count, amount = row[-5:]
         figures = into.setdefault(key, Figures())
         name = _figure_of(kind, post_kind, outcome)
         if name:
             setattr(figures, name, getattr(figures, name) + int(count))
+        if kind == facts.MEETUP_HELD:  # each held occurrence carries its registered members
+            figures.registered += int(amount or 0)
 
 
 def _figure_of(kind: str, post_kind: str | None, outcome: str | None) -> str | None:
@@ -246,88 +251,6 @@ def _figure_of(kind: str, post_kind: str | None, outcome: str | None) -> str | N
     if kind == facts.CIRCLE_JOINED:
         return "circle_joins"
     return None
-
-
-MEETUPS_PER_QUERY = 500  # the "going" answers are read for this many meetups at a time
-
-
-@dataclass
-class _Registrations:
-    """One meetup's "going" answers: per date, and to the whole series (each member's first)."""
-
-    per_date: dict[str, set[Any]] = field(default_factory=dict)
-    series_first: dict[Any, datetime] = field(default_factory=dict)
-    series_times: list[datetime] = field(default_factory=list)
-
-    def count(self, occurrence: str, started_at: datetime) -> int:
-        """Distinct members going to that date, or to the series by its start."""
-        by_series = bisect_right(self.series_times, started_at)
-        only_this_date = sum(
-            1
-            for who in self.per_date.get(occurrence, ())
-            if not (who in self.series_first and self.series_first[who] <= started_at)
-        )
-        return by_series + only_this_date
-
-
-def _registrations(session: Session, meetup_ids: Sequence[int]) -> dict[int, _Registrations]:
-    found: dict[int, _Registrations] = {}
-    for at in range(0, len(meetup_ids), MEETUPS_PER_QUERY):
-        statement = select(
-            FACT.c.meetup_id, FACT.c.occurrence, _who(FACT), FACT.c.occurred_at
-        ).where(
-            FACT.c.kind == facts.RSVP_GOING,
-            FACT.c.meetup_id.in_(meetup_ids[at : at + MEETUPS_PER_QUERY]),
-        )
-        for meetup_id, occurrence, who, occurred_at in session.connection().execute(statement):
-            registrations = found.setdefault(meetup_id, _Registrations())
-            if occurrence:
-                registrations.per_date.setdefault(occurrence, set()).add(who)
-            else:
-                first = registrations.series_first.get(who)
-                if first is None or occurred_at < first:
-                    registrations.series_first[who] = occurred_at
-    for registrations in found.values():
-        registrations.series_times = sorted(registrations.series_first.values())
-    return found
-
-
-def _count_registered(
-    session: Session,
-    scope: Scope,
-    start: datetime,
-    end: datetime,
-    by: Breakdown | None,
-    into: dict[Bucket, Figures],
-) -> None:
-    """Two reads, counted here: the occurrences held, and the "going" answers of their
-    meetups (a join of facts to facts, counted in SQL, grew with occurrences × answers to the
-    series: minutes over two years of a cooperative's facts)."""
-    held = FACT.alias("held")
-    bucket = by.expression(held) if by else None
-    statement = _where(
-        select(
-            held.c.meetup_id,
-            held.c.occurrence,
-            held.c.occurred_at,
-            (bucket if bucket is not None else held.c.kind).label("bucket"),
-        ),
-        held.c.kind == facts.MEETUP_HELD,
-        _period(held, start, end),
-        scope.condition(held),
-    )
-    occurrences = session.connection().execute(statement).all()
-    meetup_ids = sorted({meetup_id for meetup_id, *_ in occurrences})
-    registrations = _registrations(session, meetup_ids)
-    for meetup_id, occurrence, started_at, key in occurrences:
-        count = (
-            registrations[meetup_id].count(occurrence, started_at)
-            if (meetup_id in registrations)
-            else 0
-        )
-        if count:
-            bucket_key: Bucket = key if by else None
-            into.setdefault(bucket_key, Figures()).registered += count
 
 
 def _count_active(
@@ -354,7 +277,6 @@ def report(
     """The figures of [start, end) in ``scope``: in total, and per bucket of ``by``."""
     buckets: dict[Bucket, Figures] = {}
     _count_kinds(session, scope, start, end, by, buckets)
-    _count_registered(session, scope, start, end, by, buckets)
     for key, active in _count_active(session, scope, start, end, by).items():
         if active:
             buckets.setdefault(key, Figures()).active_members = active

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from alembic import command
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from adapters.memory import MemoryAdapter
 from bot.app import App
@@ -28,8 +28,11 @@ LAST = "2027-02-01T07:30Z"
 
 
 def facts(app: App, kind: str) -> list[dict[str, Any]]:
+    """The facts of ``kind``, with the columns the database has at its revision."""
     with app.database.engine.connect() as connection:
-        rows = connection.execute(select(FACT).where(FACT.c.kind == kind).order_by(FACT.c.id))
+        present = {column["name"] for column in inspect(connection).get_columns("fact")}
+        columns = [column for column in FACT.c if column.name in present]
+        rows = connection.execute(select(*columns).where(FACT.c.kind == kind).order_by(FACT.c.id))
         return [dict(row) for row in rows.mappings()]
 
 
