@@ -980,6 +980,16 @@ def _counts(values: list[str]) -> Counter[int]:
     return counts
 
 
+def _weighted_counts(grouped: list[tuple[str, int]]) -> tuple[Counter[int], int]:
+    """Each choice's count from (answer, how many gave it), and how many answered."""
+    counts: Counter[int] = Counter()
+    for value, n in grouped:
+        for number in value.split(","):
+            if number:
+                counts[int(number)] += n
+    return counts, sum(n for _, n in grouped)
+
+
 def _bucket_label(ctx: Context, by: str, key: str | None) -> str:
     if key is None:
         return ctx.t(N_("not given"))
@@ -1021,22 +1031,26 @@ async def results(
     t = ctx.t
     threshold = ctx.settings.followup.privacy_threshold
     questions = store.questions_of(ctx.session, survey.id)
-    every = store.all_answers(ctx.session, survey.id)
     invited = store.count_of(ctx.session, survey.id)
-    responses = store.response_details(ctx.session, survey.id)
-    if not every:
+    answered_count = store.response_count(ctx.session, survey.id)
+    if not answered_count:
         return Reply(
             title=f"#{survey.id} {survey.title}",
             text=t(N_("No answer yet ({invited} invited)."), invited=t.number(invited)),
             visibility=Visibility.PRIVATE,
         )
+    grouped = store.value_counts(ctx.session, survey.id)  # counted in the database
+    # a breakdown needs each answer with its response's region or sector
     by_question: dict[int, list[tuple[int, str]]] = {}
-    for response_id, question_id, value in every:
-        by_question.setdefault(question_id, []).append((response_id, value))
+    responses: dict[int, tuple[str | None, str | None, str | None]] = {}
+    if by is not None:
+        responses = store.response_details(ctx.session, survey.id)
+        for response_id, question_id, value in store.all_answers(ctx.session, survey.id):
+            by_question.setdefault(question_id, []).append((response_id, value))
     lines: list[str] = [
         t(
             N_("{responses} answered of {invited} invited."),
-            responses=_shown_count(ctx, len(responses), full),
+            responses=_shown_count(ctx, answered_count, full),
             invited=t.number(invited),
         )
     ]
@@ -1047,35 +1061,33 @@ async def results(
     for question in questions:
         assert question.id is not None
         text, choices = question_texts(ctx, question, t)
-        answered = by_question.get(question.id, [])
         lines.append(f"\n**{question.position}. {text}**")
         if question.kind not in store.CHOOSING and question.kind != store.SCALE:
-            texts = [(response_id, value) for response_id, value in answered if value]
+            given = sum(n for value, n in grouped.get(question.id, []) if value)
+            shown = None if csv_file else SHOWN_TEXTS
+            named = full and not survey.anonymous
+            texts = store.text_answers(ctx.session, question.id, shown)
             if not texts:
                 lines.append(t(N_("No text given.")))
-            for response_id, value in texts[:SHOWN_TEXTS]:
-                name = responses[response_id][2] if full and not survey.anonymous else None
-                lines.append(f"- “{value}”" + (f" — {name}" if name else ""))
-            if len(texts) > SHOWN_TEXTS:
-                lines.append(
-                    t(N_("… and {count} more in the CSV."), count=len(texts) - SHOWN_TEXTS)
-                )
-            rows += [[text, value, "", "", ""] for _, value in texts]
+            for value, name in texts[:SHOWN_TEXTS]:
+                lines.append(f"- “{value}”" + (f" — {name}" if named and name else ""))
+            if given > SHOWN_TEXTS:
+                lines.append(t(N_("… and {count} more in the CSV."), count=given - SHOWN_TEXTS))
+            rows += [[text, value, "", "", ""] for value, _ in texts]
             continue
         labels = choices if question.kind in store.CHOOSING else [str(n) for n in store.SCALE_RANGE]
-        values = [value for _, value in answered]
-        counts = _counts(values)
+        counts, given = _weighted_counts(grouped.get(question.id, []))
         numbers = [counts.get(n, 0) for n in range(1, len(labels) + 1)]
         for label, count in zip(labels, numbers, strict=True):
             share = (
-                format_percent(count / len(values), locale=t.babel_locale)
-                if values and (full or count == 0 or count >= threshold)
+                format_percent(count / given, locale=t.babel_locale)
+                if given and (full or count == 0 or count >= threshold)
                 else "—"
             )
             lines.append(f"- {label}: {_shown_count(ctx, count, full)} ({share})")
             rows.append([text, label, _shown_count(ctx, count, full), share, ""])
-        if question.kind == store.SCALE and values:
-            average = sum(int(v) for v in values) / len(values)
+        if question.kind == store.SCALE and given:
+            average = sum(int(v) * n for v, n in grouped.get(question.id, [])) / given
             lines.append(
                 t(
                     N_("Average: {average}"),
@@ -1083,6 +1095,7 @@ async def results(
                 )
             )
         if by is not None:
+            answered = by_question.get(question.id, [])
             lines += _split(ctx, by, labels, answered, responses, full, text, rows)
         charted.append(
             (

@@ -408,3 +408,44 @@ def response_details(
         .where(col(SurveyResponse.survey_id) == survey_id)
     )
     return {int(r): (region, sector, name) for r, region, sector, name in rows if r is not None}
+
+
+def response_count(session: Session, survey_id: int) -> int:
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(SurveyResponse)
+            .where(col(SurveyResponse.survey_id) == survey_id)
+        ).one()
+    )
+
+
+def value_counts(session: Session, survey_id: int) -> dict[int, list[tuple[str, int]]]:
+    """Per question: each distinct answer and how many gave it (counted by the database)."""
+    rows = session.exec(
+        select(SurveyAnswer.question_id, SurveyAnswer.value, func.count())
+        .join(SurveyQuestion, col(SurveyQuestion.id) == col(SurveyAnswer.question_id))
+        .where(col(SurveyQuestion.survey_id) == survey_id)
+        .group_by(col(SurveyAnswer.question_id), col(SurveyAnswer.value))
+    )
+    found: dict[int, list[tuple[str, int]]] = {}
+    for question_id, value, count in rows:
+        found.setdefault(int(question_id), []).append((str(value), int(count)))
+    return found
+
+
+def text_answers(
+    session: Session, question_id: int, limit: int | None
+) -> list[tuple[str, str | None]]:
+    """A free-text question's answers given (first ones first), with the name of who gave it
+    in a named survey (None in an anonymous one)."""
+    query = (
+        select(SurveyAnswer.value, Member.display_name)
+        .join(SurveyResponse, col(SurveyResponse.id) == col(SurveyAnswer.response_id))
+        .outerjoin(Member, col(Member.id) == col(SurveyResponse.member_id))
+        .where(col(SurveyAnswer.question_id) == question_id, col(SurveyAnswer.value) != "")
+        .order_by(col(SurveyAnswer.id))
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [(str(value), name) for value, name in session.exec(query)]
