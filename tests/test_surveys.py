@@ -18,6 +18,8 @@ from bot.clock import FakeClock
 from scheduler.surveys import run_surveys
 from storage.surveys import SurveyParticipant, SurveyResponse
 from tests.helpers import animator, english, number_of, refused
+from tests.matrix_helpers import notice_from
+from tests.test_matrix import MatrixWorld, matrix, synapse  # noqa: F401  (the fixtures)
 
 MEMBERS = ("ann", "bob", "cas", "dan", "eve", "fay")
 MONDAY = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -201,3 +203,36 @@ async def test_an_admin_surveys_a_region_and_its_sub_regions_and_reminds_once(
     assert await run_surveys(bot.app.services) == 1  # bob, who has not answered
     assert "reminder" in bot.inbox["bob"][-1].text.lower()
     assert await run_surveys(bot.app.services) == 0  # once
+
+
+async def test_on_matrix_the_invitation_comes_by_dm_a_reaction_answers_and_results_upload(
+    matrix: MatrixWorld,  # noqa: F811  (the fixture imported above)
+) -> None:
+    hal, ida = matrix.person("hal"), matrix.person("ida")
+    async with matrix.samen(admin=hal) as (app, _):
+        room_h = await matrix.english_room(hal)
+        room_i = await matrix.english_room(ida)
+        await hal.say(room_h, '!survey create Networking needs everyone=yes closes="in 2 weeks"')
+        await hal.wait_for(notice_from(matrix.bot_id, None, "ready for its questions"))
+        await hal.say(room_h, '!survey add 1 single Which day suits you? choices="Monday | Friday"')
+        await hal.wait_for(notice_from(matrix.bot_id, None, "Which day suits you?"))
+        await hal.say(room_h, "!survey open 1")
+        await hal.wait_for(notice_from(matrix.bot_id, None, "is open"))
+        assert await run_surveys(app.services) == 2  # hal and ida
+        _, invitation = await ida.wait_for(notice_from(matrix.bot_id, None, "You are invited"))
+        assert "!survey take 1" in invitation["content"]["body"]
+        await ida.say(room_i, "!survey take 1")
+        asked_in, asked = await ida.wait_for(notice_from(matrix.bot_id, None, "1. Monday"))
+        await ida.wait_for(
+            lambda r, s: (
+                s.get("type") == "m.reaction"
+                and s["content"]["m.relates_to"]["event_id"] == asked["event_id"]
+                and s["content"]["m.relates_to"]["key"] == "2️⃣"
+            )
+        )
+        await ida.react(asked_in, asked["event_id"], "2️⃣")  # ida taps "Friday"
+        await ida.wait_for(notice_from(matrix.bot_id, None, "Thank you"))
+        await hal.say(room_h, "!survey results 1")
+        await hal.wait_for(notice_from(matrix.bot_id, None, "Friday: 1"))
+        _, image = await hal.wait_for(lambda r, s: s.get("content", {}).get("msgtype") == "m.image")
+        assert image["content"]["url"].startswith("mxc://")
