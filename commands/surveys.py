@@ -127,6 +127,21 @@ def ensure_draft(ctx: Context, survey: Survey) -> None:
         raise UserError(N_("Survey {number} is closed."), number=survey.id)
 
 
+def ensure_question(survey: Survey, questions: list[SurveyQuestion], number: int) -> None:
+    if number > len(questions):
+        raise NotFound(
+            N_("Survey {survey} has no question {number}."), survey=survey.id, number=number
+        )
+
+
+def editable(ctx: Context, number: int) -> Survey:
+    """The survey ``number``, which the actor manages and nobody has begun to answer."""
+    survey = survey_by_number(ctx, number)
+    ensure_manages(ctx, survey)
+    ensure_draft(ctx, survey)
+    return survey
+
+
 def closing_moment(ctx: Context, day: date) -> datetime:
     """The end of that day in the community's time zone."""
     local = datetime.combine(day, time(23, 59), tzinfo=ctx.settings.zone)
@@ -315,9 +330,7 @@ def checked_choices(raw: str) -> list[str]:
 )
 async def add(
     ctx: Context,
-    survey_number: Annotated[
-        int, Opt(Integer(1, 10**12), N_("The survey's number"), name="survey")
-    ],
+    survey_number: SurveyArg,
     kind: Annotated[
         str, Opt(OneOf(KIND_NAMES), N_("single, multiple, scale, text, format, day or hour"))
     ],
@@ -325,9 +338,7 @@ async def add(
     *,
     choices: Annotated[str, Opt(Text(1000), N_("The choices, separated by |"))] = "",
 ) -> Reply:
-    survey = survey_by_number(ctx, survey_number)
-    ensure_manages(ctx, survey)
-    ensure_draft(ctx, survey)
+    survey = editable(ctx, survey_number)
     assert survey.id is not None
     listed = _choices(choices)
     if kind in (store.SINGLE, store.MULTIPLE):
@@ -362,20 +373,13 @@ async def add(
 )
 async def remove(
     ctx: Context,
-    survey_number: Annotated[
-        int, Opt(Integer(1, 10**12), N_("The survey's number"), name="survey")
-    ],
+    survey_number: SurveyArg,
     question: Annotated[int, Opt(Integer(1, MAX_QUESTIONS), N_("The question's number"))],
 ) -> Reply:
-    survey = survey_by_number(ctx, survey_number)
-    ensure_manages(ctx, survey)
-    ensure_draft(ctx, survey)
+    survey = editable(ctx, survey_number)
     assert survey.id is not None
     questions = store.questions_of(ctx.session, survey.id)
-    if question > len(questions):
-        raise NotFound(
-            N_("Survey {survey} has no question {number}."), survey=survey.id, number=question
-        )
+    ensure_question(survey, questions, question)
     ctx.session.delete(questions[question - 1])
     ctx.session.flush()
     for later in questions[question:]:  # close the gap, lowest first (unique positions)
@@ -393,23 +397,16 @@ async def remove(
 )
 async def edit(
     ctx: Context,
-    survey_number: Annotated[
-        int, Opt(Integer(1, 10**12), N_("The survey's number"), name="survey")
-    ],
+    survey_number: SurveyArg,
     question: Annotated[int, Opt(Integer(1, MAX_QUESTIONS), N_("The question's number"))],
     text: Annotated[str | None, Opt(Text(300), N_("The question"), rest=True)] = None,
     *,
     choices: Annotated[str | None, Opt(Text(1000), N_("The choices, separated by |"))] = None,
 ) -> Reply:
-    survey = survey_by_number(ctx, survey_number)
-    ensure_manages(ctx, survey)
-    ensure_draft(ctx, survey)
+    survey = editable(ctx, survey_number)
     assert survey.id is not None
     questions = store.questions_of(ctx.session, survey.id)
-    if question > len(questions):
-        raise NotFound(
-            N_("Survey {survey} has no question {number}."), survey=survey.id, number=question
-        )
+    ensure_question(survey, questions, question)
     if text is None and choices is None:
         raise UserError(N_("Tell me what to change: the text, or choices=…"), show_usage=True)
     target = questions[question - 1]
@@ -435,9 +432,7 @@ async def edit(
 )
 async def translate(
     ctx: Context,
-    survey_number: Annotated[
-        int, Opt(Integer(1, 10**12), N_("The survey's number"), name="survey")
-    ],
+    survey_number: SurveyArg,
     question: Annotated[int, Opt(Integer(1, MAX_QUESTIONS), N_("The question's number"))],
     language: Annotated[str, Opt(OneOf({"nl": "nl", "fr": "fr", "en": "en"}), N_("nl, fr or en"))],
     text: Annotated[str, Opt(Text(300), N_("The question in that language"), rest=True)],
@@ -452,10 +447,7 @@ async def translate(
         raise UserError(N_("Survey {number} is closed."), number=survey.id)
     assert survey.id is not None
     questions = store.questions_of(ctx.session, survey.id)
-    if question > len(questions):
-        raise NotFound(
-            N_("Survey {survey} has no question {number}."), survey=survey.id, number=question
-        )
+    ensure_question(survey, questions, question)
     target = questions[question - 1]
     listed = _choices(choices)
     if target.kind in (store.SINGLE, store.MULTIPLE) and len(listed) != len(target.choice_list):
@@ -830,10 +822,7 @@ async def take(
     if participant.answered and survey.anonymous:
         raise UserError(N_("You answered survey {number} already; thank you!"), number=survey.id)
     if question is not None:
-        if question > len(questions):
-            raise NotFound(
-                N_("Survey {survey} has no question {number}."), survey=survey.id, number=question
-            )
+        ensure_question(survey, questions, question)
         return ask(ctx, survey, questions[question - 1], len(questions), answers)
     for one in questions:
         if one.id not in answers:
@@ -906,10 +895,7 @@ async def answer(
     questions = store.questions_of(ctx.session, survey.id)
     answers = current_answers(ctx, survey, participant)
     if question is not None:
-        if question > len(questions):
-            raise NotFound(
-                N_("Survey {survey} has no question {number}."), survey=survey.id, number=question
-            )
+        ensure_question(survey, questions, question)
         target = questions[question - 1]
     else:
         target = next((q for q in questions if q.id not in answers), questions[-1])

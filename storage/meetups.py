@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy import update as sa_update
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage import leases
 from storage.identity import member_fk
 from storage.types import UTCDateTime, cascading_fk
 
@@ -322,30 +323,13 @@ def claim_due(session: Session, now: datetime, limit: int, instance: str) -> lis
     the same row. One UPDATE picks and claims them, so SQLite takes its write lock before it
     reads; on PostgreSQL, rows that another instance holds are skipped (FOR UPDATE SKIP
     LOCKED)."""
-    candidates = (
-        select(Reminder.id)
-        .where(Reminder.state == PENDING, col(Reminder.due_at) <= now)
-        .order_by(col(Reminder.due_at), col(Reminder.id))
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    claimed = session.execute(
-        update(Reminder)
-        .where(col(Reminder.id).in_(candidates), col(Reminder.state) == PENDING)
-        .values(state=SENDING, claimed_at=now, claimed_by=instance)
-        .returning(col(Reminder.id))
-    )
-    ids = [row[0] for row in claimed]
-    if not ids:
-        return []
-    return list(
-        session.exec(
-            select(Reminder)
-            .where(col(Reminder.id).in_(ids))
-            .order_by(col(Reminder.due_at), col(Reminder.id))
-            .execution_options(populate_existing=True)
-        )
+    return leases.claim(
+        session,
+        Reminder,
+        and_(col(Reminder.state) == PENDING, col(Reminder.due_at) <= now),
+        (col(Reminder.due_at), col(Reminder.id)),
+        limit,
+        {"state": SENDING, "claimed_at": now, "claimed_by": instance},
     )
 
 

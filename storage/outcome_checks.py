@@ -46,7 +46,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from storage import facts
+from storage import facts, leases
 from storage.identity import member_fk
 from storage.types import UTCDateTime, optional_fk
 
@@ -314,16 +314,14 @@ def give_up(session: Session, now: datetime, limit: int) -> list[OutcomeCheck]:
 def claim_due(session: Session, now: datetime, limit: int, instance: str) -> list[OutcomeCheck]:
     """Due questions and reminders, leased to ``instance`` (``sending``) in this transaction,
     and only those: two instances (or threads) claiming at once never get the same row."""
-    claimed = session.execute(
-        sa_update(OutcomeCheck)
-        .where(
-            col(OutcomeCheck.id).in_(_pick(session, _due(now, (NOT_ASKED, ASKED)), limit)),
-            _due(now, (NOT_ASKED, ASKED)),
-        )
-        .values(state=SENDING, claimed_at=now, claimed_by=instance)
-        .returning(col(OutcomeCheck.id))
+    return leases.claim(
+        session,
+        OutcomeCheck,
+        _due(now, (NOT_ASKED, ASKED)),
+        (col(OutcomeCheck.next_at), col(OutcomeCheck.id)),
+        limit,
+        {"state": SENDING, "claimed_at": now, "claimed_by": instance},
     )
-    return _fetch(session, [row[0] for row in claimed])
 
 
 def release_expired(session: Session, now: datetime, lease: timedelta) -> int:

@@ -28,6 +28,7 @@ from sqlalchemy import Boolean, Column, Index, String, Text, UniqueConstraint, a
 from sqlalchemy import update as sa_update
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
+from storage import leases
 from storage.identity import Member, member_fk
 from storage.types import UTCDateTime, cascading_fk, optional_fk
 
@@ -265,33 +266,16 @@ def claim_invitations(
     """Invitations of open surveys still to send, leased to ``instance`` in this transaction:
     two instances claiming at once never get the same row."""
     open_surveys = select(Survey.id).where(col(Survey.state) == OPEN)
-    candidates = (
-        select(SurveyParticipant.id)
-        .where(
+    return leases.claim(
+        session,
+        SurveyParticipant,
+        and_(
             col(SurveyParticipant.state) == PENDING,
             col(SurveyParticipant.survey_id).in_(open_surveys),
-        )
-        .order_by(col(SurveyParticipant.id))
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    claimed = session.execute(
-        sa_update(SurveyParticipant)
-        .where(col(SurveyParticipant.id).in_(candidates), col(SurveyParticipant.state) == PENDING)
-        .values(state=SENDING, claimed_by=instance, claimed_at=now)
-        .returning(col(SurveyParticipant.id))
-    )
-    ids = [row[0] for row in claimed]
-    if not ids:
-        return []
-    return list(
-        session.exec(
-            select(SurveyParticipant)
-            .where(col(SurveyParticipant.id).in_(ids))
-            .order_by(col(SurveyParticipant.id))
-            .execution_options(populate_existing=True)
-        )
+        ),
+        (col(SurveyParticipant.id),),
+        limit,
+        {"state": SENDING, "claimed_by": instance, "claimed_at": now},
     )
 
 
