@@ -22,7 +22,16 @@ from typing import Any, Optional
 import discord
 from discord import app_commands
 
-from adapters.discord_render import CUSTOM_ID_PREFIX, ActionButton, clip, message_parts
+from adapters.discord_render import (
+    ASK_PREFIX,
+    CUSTOM_ID_PREFIX,
+    MENU_PREFIX,
+    ActionButton,
+    AskButton,
+    MenuSelect,
+    clip,
+    message_parts,
+)
 from bot.agenda import AgendaItem, upcoming
 from bot.app import App, StartupError
 from bot.discord_shape import shown_name, slash_admin_only, slash_groups, slash_path
@@ -210,6 +219,41 @@ class ParagraphModal(discord.ui.Modal):
         )
 
 
+def quoted(text: str) -> str:
+    """A typed text as one token of the text grammar, whatever quotes or words are in it."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class TextModal(discord.ui.Modal):
+    """The one text an AskButton asks for; submitting it runs the button's command."""
+
+    def __init__(self, adapter: DiscordAdapter, invocation: str, title: str, label: str):
+        command = " ".join(invocation.split()[:2])
+        super().__init__(
+            title=clip(title, 45),
+            timeout=900,
+            custom_id=f"{FORM_PREFIX}{command}:{os.urandom(8).hex()}",
+        )
+        self.adapter, self.invocation, self.label = adapter, invocation, clip(label, 45)
+        adapter.open_forms.add(self.custom_id)
+        self.field: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            label=self.label, style=discord.TextStyle.paragraph, max_length=1000
+        )
+        self.add_item(self.field)
+
+    async def on_timeout(self) -> None:
+        self.adapter.open_forms.discard(self.custom_id)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        self.adapter.open_forms.discard(self.custom_id)
+        text = self.field.value
+        await self.adapter.on_action(
+            interaction,
+            self.invocation.replace("{}", quoted(text)),
+            typed=(("answer", self.label, text),),
+        )
+
+
 class SamenClient(discord.Client):
     def __init__(self, adapter: DiscordAdapter, **options: Any):
         super().__init__(intents=discord.Intents.default(), **options)
@@ -224,7 +268,7 @@ class SamenClient(discord.Client):
         super().dispatch(event, *args, **kwargs)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(ActionButton)
+        self.add_dynamic_items(ActionButton, AskButton, MenuSelect)
         await self.tree.set_translator(CatalogueTranslator(self.samen.app))
         self.samen.build_tree(self.tree)
         await self.samen.sync_commands(self.tree)
@@ -440,8 +484,8 @@ class DiscordAdapter:
             if custom_id in self.open_forms:
                 return
         elif interaction.type is discord.InteractionType.component:
-            if custom_id.startswith(CUSTOM_ID_PREFIX):
-                return  # an ActionButton: its command is in its custom_id
+            if custom_id.startswith((CUSTOM_ID_PREFIX, ASK_PREFIX, MENU_PREFIX)):
+                return  # a dynamic item: its command is in its custom_id
         else:
             return
         task = asyncio.get_running_loop().create_task(self._answer_unknown(interaction, data))
@@ -529,9 +573,21 @@ class DiscordAdapter:
         )
         return replace(reply, text=reply.text + "\n\n" + heading, attachments=files)
 
-    async def on_action(self, interaction: discord.Interaction[Any], invocation: str) -> None:
-        """A button: the command it stands for, as the member who clicked; the message it was
-        on is refreshed when the answer says how. A slow click is deferred like a command."""
+    async def on_ask(
+        self, interaction: discord.Interaction[Any], invocation: str, title: str, label: str
+    ) -> None:
+        """A button that asks for a text first: its form."""
+        await interaction.response.send_modal(TextModal(self, invocation, title, label))
+
+    async def on_action(
+        self,
+        interaction: discord.Interaction[Any],
+        invocation: str,
+        typed: tuple[tuple[str, str, str], ...] = (),
+    ) -> None:
+        """A button, a menu or a form: the command it stands for, as the member who used it;
+        the message it was on is refreshed when the answer says how. A slow click is deferred
+        like a command; an error after a form gives back what was typed."""
         task = asyncio.ensure_future(self._action(interaction, invocation))
         done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
         if not done:
@@ -539,7 +595,7 @@ class DiscordAdapter:
         outcome, fresh = await task
         if outcome.dropped:
             return  # handled already (another delivery of this click)
-        reply = outcome.reply
+        reply = self._with_typed(outcome.reply, typed, str(interaction.locale))
         try:
             if not done:
                 if fresh is not None:
@@ -601,6 +657,7 @@ class DiscordAdapter:
                     text=reply.text,
                     fields=reply.fields,
                     actions=reply.actions,
+                    menus=reply.menus,
                     attachments=reply.attachments,
                 ),
                 key,

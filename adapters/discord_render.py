@@ -8,9 +8,12 @@ from typing import Any
 
 import discord
 
-from bot.reply import ActionStyle, Reply
+from bot.reply import Action, ActionStyle, Menu, Reply
 
 CUSTOM_ID_PREFIX = "samen:"
+MENU_PREFIX = "samen-menu:"
+ASK_PREFIX = "samen-ask:"
+ROWS = 5  # a message holds five rows: a menu fills one, buttons go five to a row
 MAX_CUSTOM_ID = 100
 STYLES = {
     ActionStyle.PRIMARY: discord.ButtonStyle.primary,
@@ -59,19 +62,101 @@ class ActionButton(
             await handler.on_action(interaction, self.invocation)
 
 
-def view_for(reply: Reply) -> discord.ui.View | None:
-    buttons = [a for a in reply.actions if len(CUSTOM_ID_PREFIX + a.invocation) <= MAX_CUSTOM_ID][
-        :25
-    ]
-    if not buttons:
-        return None
-    view = discord.ui.View(timeout=None)
-    for action in buttons:
-        view.add_item(
-            ActionButton(
-                action.invocation, action.label, action.emoji or None, STYLES[action.style]
+class AskButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"samen-ask:(?P<invocation>[^|]+)\|(?P<asks>.*)",
+):
+    """A button that opens a form for one text, then runs its command with the text in the
+    place of ``{}``. Like an ActionButton it needs nothing kept in memory: the command and the
+    form field's label are in its custom_id."""
+
+    def __init__(
+        self,
+        invocation: str,
+        asks: str,
+        label: str = "…",
+        emoji: str | None = None,
+        style: discord.ButtonStyle = discord.ButtonStyle.primary,
+    ):
+        room = MAX_CUSTOM_ID - len(ASK_PREFIX + invocation) - 1
+        self.invocation, self.asks = invocation, clip(asks, min(45, room))
+        super().__init__(
+            discord.ui.Button(
+                label=clip(label, 80),
+                emoji=emoji or None,
+                style=style,
+                custom_id=f"{ASK_PREFIX}{invocation}|{self.asks}",
             )
         )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: Any
+    ) -> AskButton:
+        return cls(match["invocation"], match["asks"], str(getattr(item, "label", "") or "…"))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        handler = getattr(interaction.client, "samen", None)
+        if handler is not None:
+            label = self.item.label or "…"
+            await handler.on_ask(interaction, self.invocation, label, self.asks or label)
+
+
+class MenuSelect(
+    discord.ui.DynamicItem[discord.ui.Select[Any]], template=r"samen-menu:(?P<invocation>.+)"
+):
+    """A select menu that stands for a typed command: the values picked fill its ``{}``."""
+
+    def __init__(self, invocation: str, menu: Menu | None = None):
+        select: discord.ui.Select[Any] = discord.ui.Select(custom_id=f"{MENU_PREFIX}{invocation}")
+        if menu is not None:
+            select.placeholder = clip(menu.placeholder, 150) or None
+            for choice in menu.choices[:25]:
+                select.add_option(label=clip(choice.label, 100), value=choice.value[:100])
+            select.max_values = max(1, min(menu.most, len(select.options)))
+        super().__init__(select)
+        self.invocation = invocation
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: Any
+    ) -> MenuSelect:
+        return cls(match["invocation"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        handler = getattr(interaction.client, "samen", None)
+        data: dict[str, Any] = dict(interaction.data or {})
+        values = [str(v) for v in data.get("values", [])]
+        if handler is not None and values:
+            await handler.on_action(interaction, self.invocation.replace("{}", ",".join(values)))
+
+
+def fits(prefix: str, invocation: str) -> bool:
+    # an AskButton's custom_id also holds "|" and at least a few letters of its label
+    return len(prefix + invocation) + (8 if prefix == ASK_PREFIX else 0) <= MAX_CUSTOM_ID
+
+
+def button_for(action: Action) -> discord.ui.Item[Any]:
+    emoji, style = action.emoji or None, STYLES[action.style]
+    if action.asks:
+        return AskButton(action.invocation, action.asks, action.label, emoji, style)
+    return ActionButton(action.invocation, action.label, emoji, style)
+
+
+def view_for(reply: Reply) -> discord.ui.View | None:
+    menus = [m for m in reply.menus if m.choices and fits(MENU_PREFIX, m.invocation)][: ROWS - 1]
+    buttons = [
+        action
+        for action in reply.actions
+        if fits(ASK_PREFIX if action.asks else CUSTOM_ID_PREFIX, action.invocation)
+    ][: (ROWS - len(menus)) * 5]
+    if not buttons and not menus:
+        return None
+    view = discord.ui.View(timeout=None)
+    for menu in menus:
+        view.add_item(MenuSelect(menu.invocation, menu))
+    for action in buttons:
+        view.add_item(button_for(action))
     return view
 
 

@@ -480,8 +480,8 @@ class MatrixAdapter:
                 await self._enqueue(
                     room_id, file_content, f"{txn_id}-file{index}" if txn_id else None, priority
                 )
-        if event_id and reply.actions:
-            actions = {action_emoji(i, a): a.invocation for i, a in enumerate(reply.actions)}
+        if event_id and reply.tappable:
+            actions = {action_emoji(i, a): a.invocation for i, a in enumerate(reply.tappable)}
             await asyncio.to_thread(self.state.set, f"actions:{event_id}", json.dumps(actions))
             for emoji in actions:
                 await self._enqueue(

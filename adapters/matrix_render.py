@@ -96,10 +96,10 @@ def render(reply: Reply, prefix: str, mentions: dict[str, str] | None = None) ->
             )
             + "</p>"
         )
-    if reply.actions:
+    if reply.tappable:
         hints = [
             f"{action_emoji(i, a)} {a.label} — {prefix}{a.invocation}"
-            for i, a in enumerate(reply.actions)
+            for i, a in enumerate(reply.tappable)
         ]
         body.append("\n".join(hints))
         formatted.append(
@@ -107,7 +107,7 @@ def render(reply: Reply, prefix: str, mentions: dict[str, str] | None = None) ->
             + "<br>".join(
                 f"{action_emoji(i, a)} {html.escape(a.label)} — <code>{html.escape(prefix)}"
                 f"{html.escape(a.invocation)}</code>"
-                for i, a in enumerate(reply.actions)
+                for i, a in enumerate(reply.tappable)
             )
             + "</small></p>"
         )

@@ -34,6 +34,9 @@ class Action:
     invocation: str
     style: ActionStyle = ActionStyle.SECONDARY
     emoji: str = ""
+    # a text the member types first: ``invocation`` holds ``{}`` where it goes (Discord opens a
+    # form with one field labelled ``asks``; elsewhere the reply's text says what to type)
+    asks: str = ""
 
     @classmethod
     def yes(cls, label: str, invocation: str) -> Action:
@@ -44,6 +47,24 @@ class Action:
     def no(cls, label: str, invocation: str) -> Action:
         """A red ❌ button: decline, not going."""
         return cls(label, invocation, ActionStyle.DANGER, "❌")
+
+
+@dataclass(frozen=True, slots=True)
+class MenuChoice:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    """A pick-list that stands for a typed command: the values picked, comma-separated, take
+    the place of ``{}`` in ``invocation`` (a Discord select menu; elsewhere the reply's text
+    numbers the choices)."""
+
+    placeholder: str
+    invocation: str
+    choices: tuple[MenuChoice, ...]
+    most: int = 1  # how many may be picked
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +82,7 @@ class Reply:
     title: str = ""
     fields: tuple[Field, ...] = ()
     actions: tuple[Action, ...] = ()
+    menus: tuple[Menu, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     visibility: Visibility = Visibility.PUBLIC
     is_error: bool = False
@@ -68,6 +90,11 @@ class Reply:
     # after an action (a button, a reaction): the command whose answer replaces the message
     # the action was on, e.g. "meetup show 3" to show the new RSVP counts
     refresh: str = ""
+
+    @property
+    def tappable(self) -> tuple[Action, ...]:
+        """The actions one tap or one reaction runs (not those that ask for a text first)."""
+        return tuple(action for action in self.actions if not action.asks)
 
     def plain(self) -> str:
         """A readable plain-text form, used by the console and as a fallback body."""
@@ -83,7 +110,7 @@ class Reply:
                 parts.append(f"{item.name}:\n{indented}")
             else:
                 parts.append(f"{item.name}: {item.value}")
-        for action in self.actions:
+        for action in self.tappable:
             parts.append(f"[{action.label}] → {action.invocation}")
         for attachment in self.attachments:
             parts.append(f"📎 {attachment.filename}")

@@ -43,7 +43,7 @@ from bot.errors import NotFound, PermissionDenied, UserError
 from bot.i18n import N_, LazyText, Translator
 from bot.levels import Hierarchy
 from bot.params import Day, Flag, Integer, OneOf, Text, Vocabulary
-from bot.reply import Action, Attachment, Field, Reply, Visibility
+from bot.reply import Action, ActionStyle, Attachment, Field, Menu, MenuChoice, Reply, Visibility
 from bot.spec import CommandSet, Opt
 from commands.refs import CircleRef
 from scheduler.surveys import audience_name, language_note
@@ -752,32 +752,49 @@ def ask(
     text, choices = question_texts(ctx, question, t)
     lines = [f"**{text}**"]
     actions: list[Action] = []
+    menus: list[Menu] = []
     command = f"survey answer {survey.id}"
+    at = f"question={question.position}"
     if question.kind in store.CHOOSING:
         lines += [f"{n}. {choice}" for n, choice in enumerate(choices, 1)]
         if question.kind in store.MANY:
             lines.append(
                 t(N_("Give one or more numbers, like {example}."), example=f"`!{command} 1,3`")
             )
+            menus = [
+                Menu(
+                    t(N_("Choose one or more")),
+                    f"{command} {{}} {at}",
+                    tuple(MenuChoice(c, str(n)) for n, c in enumerate(choices, 1)),
+                    most=len(choices),
+                )
+            ]
         else:
             lines.append(
                 t(N_("Answer with the number, like {example}."), example=f"`!{command} 1`")
             )
             actions = [
-                Action(choice[:80], f"{command} {n} question={question.position}")
-                for n, choice in enumerate(choices, 1)
+                Action(choice[:80], f"{command} {n} {at}") for n, choice in enumerate(choices, 1)
             ]
     elif question.kind == store.SCALE:
         lines.append(
             t(N_("From 1 (not at all) to 5 (very much): {example}."), example=f"`!{command} 4`")
         )
-        actions = [
-            Action(str(n), f"{command} {n} question={question.position}") for n in store.SCALE_RANGE
-        ]
+        actions = [Action(str(n), f"{command} {n} {at}") for n in store.SCALE_RANGE]
     else:
         lines.append(
             t(N_("Type your answer: {example} (or - to skip)."), example=f"`!{command} …`")
         )
+        actions = [
+            Action(
+                t(N_("Type my answer")),
+                f"{command} {{}} {at}",
+                ActionStyle.PRIMARY,
+                "✏️",
+                asks=text[:45],
+            ),
+            Action(t(N_("Skip")), f"{command} - {at}"),
+        ]
     if question.id in answers:
         lines.append(
             t(
@@ -799,6 +816,7 @@ def ask(
         + f" · {survey.title}",
         text="\n".join(lines),
         actions=tuple(actions),
+        menus=tuple(menus),
         visibility=Visibility.PRIVATE,
     )
 

@@ -237,6 +237,7 @@ class StandIn:
                 answer["interaction"]["response_message_ephemeral"] = bool(flags & 64)
                 answer["interaction"]["response_message_loading"] = kind == 5
                 answer["resource"] = {"type": kind, "message": message}
+                body["__message_id__"] = message["id"]  # what a later click is on
             else:
                 answer["resource"] = {"type": kind}
             return json_response(answer)

@@ -810,3 +810,84 @@ async def test_a_report_is_an_embed_showing_its_chart_with_the_csv_beside(
         assert len(answer["__files__"]) == 2  # the chart and the CSV
         assert "new_members" in answer["__file_texts__"][chart.replace(".png", ".csv")]
         assert embed["image"]["url"] == f"attachment://{chart}"
+
+
+async def said(app: App, user_id: str, line: str) -> str:
+    """A line typed by a Discord member, through the core (the survey is made so)."""
+    from bot.dispatch import Invocation
+
+    reply = await app.dispatcher.dispatch(
+        Invocation(platform="discord", user_id=user_id, text=line, place=CHANNEL_ID)
+    )
+    assert not reply.is_error, reply.text
+    return reply.plain()
+
+
+async def test_a_survey_is_answered_with_a_select_menu_buttons_and_a_form(
+    standin: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(standin, tmp_path / "s.db", monkeypatch, admins=(f"discord:{ALICE}",)) as (
+        app,
+        _,
+    ):
+        await command(standin, ALICE, slash("profile", "set", [opt("locale", "en")]))
+        await command(standin, BOB, slash("profile", "set", [opt("locale", "en")]))
+        await said(app, ALICE, 'survey create Networking needs everyone=yes closes="in 2 weeks"')
+        await said(
+            app, ALICE, 'survey add 1 multiple Which formats? choices="Walk | Breakfast | Fair"'
+        )
+        await said(app, ALICE, "survey add 1 scale How useful is the board?")
+        await said(app, ALICE, "survey add 1 text What do you need?")
+        await said(app, ALICE, "survey open 1")
+        asked = await command(standin, BOB, slash("survey", "take", [opt("survey", 1, 4)]))
+        rows = asked["data"]["components"]
+        menu = rows[0]["components"][0]
+        assert menu["type"] == 3 and menu["max_values"] == 3
+        assert [o["label"] for o in menu["options"]] == ["Walk", "Breakfast", "Fair"]
+        message = standin.messages[asked["__message_id__"]]
+        pick = standin.interaction(
+            3,
+            {"custom_id": menu["custom_id"], "component_type": 3, "values": ["1", "3"]},
+            BOB,
+            message=message,
+        )
+        await standin.push(pick)
+        scale = (await standin.answer_to(pick)).body
+        assert (
+            "How useful"
+            in scale["data"]["embeds"][0]["title"] + scale["data"]["embeds"][0]["description"]
+        )
+        four = next(
+            b for row in scale["data"]["components"] for b in row["components"] if b["label"] == "4"
+        )
+        tap = standin.interaction(
+            3,
+            {"custom_id": four["custom_id"], "component_type": 2},
+            BOB,
+            message=standin.messages[scale["__message_id__"]],
+        )
+        await standin.push(tap)
+        text_question = (await standin.answer_to(tap)).body
+        write = next(
+            b
+            for row in text_question["data"]["components"]
+            for b in row["components"]
+            if b["custom_id"].startswith("samen-ask:")
+        )
+        click = standin.interaction(
+            3,
+            {"custom_id": write["custom_id"], "component_type": 2},
+            BOB,
+            message=standin.messages[text_question["__message_id__"]],
+        )
+        await standin.push(click)
+        modal = (await standin.answer_to(click)).body
+        assert modal["type"] == 9  # a form opens
+        assert modal["data"]["components"][0]["components"][0]["label"] == "What do you need?"
+        done = await submit_modal(
+            standin, BOB, modal["data"], ['A van, and "question=1" is just words']
+        )
+        assert "Thank you" in done["data"]["content"]
+        results = await said(app, ALICE, "survey results 1")
+        assert "Walk: 1" in results and "Fair: 1" in results and "Breakfast: 0" in results
+        assert 'A van, and "question=1" is just words' in results
