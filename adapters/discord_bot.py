@@ -276,6 +276,15 @@ class SamenClient(discord.Client):
     async def on_ready(self) -> None:
         self.samen.schedule_mirror()
 
+    async def on_message(self, message: discord.Message) -> None:
+        """Members talk in channels and threads: an open discussion topic's thread counts it
+        (the core decides which place is one)."""
+        if message.author.bot or message.guild is None:
+            return
+        await self.samen.app.dispatcher.place_message(
+            "discord", str(message.channel.id), str(message.id)
+        )
+
 
 class DiscordAdapter:
     platform = "discord"
@@ -696,9 +705,10 @@ class DiscordAdapter:
     async def invite(
         self, place_id: str, platform_user_id: str, role_id: str = "", grant: bool = True
     ) -> bool:
-        """Channels are open to the guild: a circle's members get (or lose) its role."""
+        """Channels are open to the guild: a circle's members get (or lose) its role; a topic's
+        thread gets the member added."""
         if not role_id:
-            return False
+            return await self._add_to_thread(place_id, platform_user_id) if grant else False
         try:
             channel = self.client.get_channel(int(place_id)) or await self.client.fetch_channel(
                 int(place_id)
@@ -718,6 +728,43 @@ class DiscordAdapter:
         except discord.HTTPException:
             log.exception("role %s for %s failed", role_id, platform_user_id)
             return False
+
+    async def _add_to_thread(self, thread_id: str, platform_user_id: str) -> bool:
+        try:
+            channel = self.client.get_channel(int(thread_id)) or await self.client.fetch_channel(
+                int(thread_id)
+            )
+            if not isinstance(channel, discord.Thread):
+                return False
+            await channel.add_user(discord.Object(id=int(platform_user_id)))
+            return True
+        except discord.HTTPException:
+            log.exception("adding %s to thread %s failed", platform_user_id, thread_id)
+            return False
+
+    async def open_place(
+        self, home_place_id: str, title: str, reply: Reply, platform_user_ids: list[str]
+    ) -> str | None:
+        """A discussion topic's public thread in the channel (its circle's, or where it was
+        proposed), its first message, and its members added."""
+        if not home_place_id:
+            return ""  # proposed in a direct message, and no circle channel: listed only
+        try:
+            channel = self.client.get_channel(
+                int(home_place_id)
+            ) or await self.client.fetch_channel(int(home_place_id))
+            if not isinstance(channel, discord.TextChannel):
+                return ""
+            thread = await channel.create_thread(
+                name=clip(title, 100), type=discord.ChannelType.public_thread
+            )
+            await thread.send(**self.parts(reply))
+            for user_id in platform_user_ids:
+                await thread.add_user(discord.Object(id=int(user_id)))
+            return str(thread.id)
+        except discord.HTTPException:
+            log.exception("opening a thread for %r in %s failed", title, home_place_id)
+            return None
 
     # -- meetups mirrored as Discord scheduled events -------------------------------------------
 

@@ -318,7 +318,12 @@ class MatrixAdapter:
             return
         if isinstance(event, RoomMessageText):
             text = self._command_text(event.body)
-            if text is None or await self._seen(room_id, event):
+            if text is None:
+                if int(getattr(event, "server_timestamp", 0)) >= self._since(room_id):
+                    # a discussion topic's room counts what is said in it (the core decides)
+                    await self.app.dispatcher.place_message(self.platform, room_id, event.event_id)
+                return
+            if await self._seen(room_id, event):
                 return
             await self._dispatch(room_id, event, text)
         elif isinstance(event, ReactionEvent):
@@ -542,6 +547,22 @@ class MatrixAdapter:
 
     async def send_to_place(self, place_id: str, reply: Reply, key: str | None = None) -> bool:
         return await self.send_reply(place_id, reply, txn_id=key, priority=1) is not None
+
+    async def open_place(
+        self, home_place_id: str, title: str, reply: Reply, platform_user_ids: list[str]
+    ) -> str | None:
+        """A discussion topic's room: private, named after it, its members invited."""
+        answer = await self.client.room_create(
+            name=title[:100],
+            topic=reply.text[:300],
+            preset=RoomPreset.private_chat,
+            invite=[u for u in platform_user_ids if u != self.client.user_id],
+        )
+        if not isinstance(answer, RoomCreateResponse):
+            log.warning("could not create a room for %r: %s", title, answer)
+            return None
+        await self.send_reply(answer.room_id, reply, priority=1)
+        return str(answer.room_id)
 
     async def invite(
         self, place_id: str, platform_user_id: str, role_id: str = "", grant: bool = True

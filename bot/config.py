@@ -177,6 +177,9 @@ class Settings(_Section):
     reminder_group_threshold: Annotated[int, Field(ge=2, le=1000)] = 5
     reminder_lease_seconds: Annotated[int, Field(ge=1, le=3600)] = 20
     waitlist_offer_hours: Annotated[int, Field(ge=1, le=168)] = 12
+    # a proposed discussion topic gets a place of its own (a thread, a room) once this many
+    # members support it (its author included), or when an animator accepts it
+    topic_support_threshold: Annotated[int, Field(ge=1, le=1000)] = 3
     formats: tuple[MeetupFormat, ...] = ()
     venues: tuple[VenueSeed, ...] = ()
     source: str = Field(default="<defaults>", exclude=True)

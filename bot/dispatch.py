@@ -39,6 +39,7 @@ from bot.reply import Reply, Visibility
 from bot.spec import CommandSpec, ParamSpec, Role
 from bot.text import shorten
 from bot.workers import Busy, CommandPool, Ticket
+from storage import topics
 from storage.circles import is_animator
 from storage.db import Database
 from storage.events import claim_event
@@ -261,7 +262,7 @@ class Dispatcher:
             if spec.examples:
                 shown = example(self.registry, spec, spec.examples[0], prefix)
                 text += "\n" + t(N_("Example: {example}"), example=shown)
-        return Reply(text=text, visibility=Visibility.PRIVATE, is_error=True)
+        return Reply(text=text, visibility=Visibility.PRIVATE, is_error=True, actions=error.actions)
 
     async def dispatch(self, invocation: Invocation, answer: Answer | None = None) -> Reply:
         """Run the command, give its answer to ``answer`` (the adapter's way of showing it),
@@ -502,6 +503,24 @@ class Dispatcher:
 
     async def _claim_async(self, invocation: Invocation) -> bool:
         return self.claim(invocation)
+
+    async def place_message(self, platform: str, place_id: str, event_id: str) -> bool:
+        """A member said something (not a command) in a room or channel: an open discussion
+        topic's place counts it, once whichever instance saw it. True when counted."""
+        try:
+            return await self.pool.run(lambda _: self._place_message(platform, place_id, event_id))
+        except Exception as error:
+            log.warning("cannot count a message in %s %s: %s", platform, place_id, error)
+            return False
+
+    async def _place_message(self, platform: str, place_id: str, event_id: str) -> bool:
+        with self.database.session() as session:
+            if not topics.is_place(session, platform, place_id):
+                return False  # most rooms: one indexed read, nothing written
+        if not self.claim(Invocation(platform=platform, user_id="", event_id=event_id)):
+            return False
+        with self.database.session() as session:
+            return topics.count_message(session, platform, place_id, self.clock.now())
 
     async def check(
         self,

@@ -63,6 +63,12 @@ class Notifier(Protocol):
         """Let the member into the place; False when that is not possible."""
         ...
 
+    async def open_place(
+        self, platform: str, home_place_id: str, title: str, reply: Reply, member_ids: list[int]
+    ) -> str | None:
+        """A new place (a thread, a room) for these members: its id, "" or None (failed)."""
+        ...
+
 
 class PlatformSender(Protocol):
     """What an adapter offers the hub: sending to one of its users or places."""
@@ -127,6 +133,27 @@ class NotifierHub:
             ):
                 return True
         return False
+
+    async def open_place(
+        self, platform: str, home_place_id: str, title: str, reply: Reply, member_ids: list[int]
+    ) -> str | None:
+        """A place of its own for a discussion topic on that platform (a Discord thread
+        beside ``home_place_id``, a Matrix room), its members let in, ``reply`` said first:
+        its id; "" when the platform has no such places (the console); None when it failed."""
+        sender = self._senders.get(platform)
+        opener = getattr(sender, "open_place", None)
+        if opener is None:
+            return ""
+        users: list[str] = []
+        for member_id in member_ids:
+            accounts = await asyncio.to_thread(self._accounts, member_id)
+            users += [a.platform_user_id for a in accounts if a.platform == platform][:1]
+        try:
+            place: str | None = await opener(home_place_id, title, reply, users)
+        except Exception:
+            log.exception("opening a place for %r on %s failed", title, platform)
+            return None
+        return place
 
     def _accounts(self, member_id: int) -> list[Account]:
         """The member's accounts, most recently seen first (in a worker thread: off the

@@ -15,6 +15,7 @@ from commands import (
     profile,
     projects,
     surveys,
+    topics,
     venues,
 )
 
@@ -30,6 +31,7 @@ ALL: tuple[CommandSet, ...] = (
     followup.commands,
     followup_ask.commands,
     surveys.commands,
+    topics.commands,
     digest.commands,
     privacy.commands,
     admin.commands,

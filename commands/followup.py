@@ -78,6 +78,11 @@ ROWS: tuple[tuple[str, LazyText], ...] = (
     ("active_members", N_("Active members")),
     ("new_members", N_("New members")),
     ("circle_joins", N_("Circle joins")),
+    ("topics_proposed", N_("Topics proposed")),
+    ("topic_supports", N_("Topic supports")),
+    ("topics_opened", N_("Topics opened")),
+    ("topic_messages", N_("Messages in topics")),
+    ("topic_meetups", N_("Meetups from topics")),
 )
 # what the chart draws: a few figures that say whether the network works
 CHARTED: tuple[tuple[str, LazyText], ...] = (

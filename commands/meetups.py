@@ -37,6 +37,7 @@ from bot.text import fold, shorten
 from bot.timeparse import parse_day
 from commands.ical import calendar_for
 from commands.refs import CircleRef, MeetupRef, ProjectRef, VenueRef
+from commands.topics import topic_for_meetup
 from scheduler.occurrences import (
     Occurrence,
     describe,
@@ -94,6 +95,7 @@ OccurrenceOpt = Annotated[str | None, Opt(Text(40), N_("One date of the series (
 
 
 PLAIN_FORMAT = "meetup"  # the format of a meetup created without one
+TOPIC_FORMAT = "discussion-forum"  # a meetup planned from a discussion topic, unless told
 
 
 def format_label(ctx: Context, t: Translator, key: str) -> str:
@@ -329,7 +331,16 @@ async def create(
     capacity: Annotated[int | None, Opt(Integer(1, 10_000), N_("How many places"))] = None,
     reminders: Annotated[str | None, Opt(Text(40), N_("Reminders before it: 1d,1h"))] = None,
     description: Annotated[str, Opt(Text(2000, long=True), N_("What to expect"))] = "",
+    topic: Annotated[
+        int | None, Opt(Integer(1, 10**12), N_("The discussion topic it is planned from"))
+    ] = None,
 ) -> Reply:
+    planned_from = topic_for_meetup(ctx, topic) if topic is not None else None
+    if planned_from is not None:
+        if circle is None and project is None and planned_from.circle_id is not None:
+            circle = ctx.session.get(Circle, planned_from.circle_id)
+        if format is None:
+            format = next((f for f in ctx.settings.formats if f.key == TOPIC_FORMAT), None)
     if circle is None and project is None:
         raise UserError(
             N_("Say which circle (circle=…) or project (project=…) it is for."), show_usage=True
@@ -388,6 +399,7 @@ async def create(
         reminders=",".join(format_offset(m) for m in parse_offsets(reminders)) if reminders else "",
         created_by=ctx.actor_id,
         created_at=ctx.now(),
+        topic_id=planned_from.id if planned_from else None,
     )
     ctx.session.add(meetup)
     ctx.session.flush()
@@ -395,6 +407,8 @@ async def create(
     ctx.changed.add("meetups")
     if not next_dates:
         raise UserError(N_("That repetition gives no date after now."))
+    if planned_from is not None:
+        facts.record_meetup(ctx.session, facts.TOPIC_MEETUP, meetup, "", ctx.actor_id, ctx.now())
     told = _announce_new_meetup(ctx, meetup, circle, project, venue, next_dates[0])
     t = ctx.t
     lines = [f"- {when_line(t, o)}" for o in next_dates]

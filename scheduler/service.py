@@ -12,7 +12,16 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services import Services
-from scheduler import board_jobs, digest, event_keys, held, outcome_checks, surveys, waitlist
+from scheduler import (
+    board_jobs,
+    digest,
+    event_keys,
+    held,
+    outcome_checks,
+    surveys,
+    topics,
+    waitlist,
+)
 from scheduler.leadership import Leadership
 from scheduler.reminders import ReminderService, plan_due_meetups
 
@@ -39,6 +48,7 @@ DEFAULT_JOBS = (
     Periodic("event-keys-pruning", event_keys.prune_event_keys, 6 * 60),
     Periodic("meetups-held", held.record_held_meetups, 10),
     Periodic("surveys", surveys.run_surveys, 1),
+    Periodic("topics", topics.run_topics, 1),
 )
 
 

@@ -99,6 +99,12 @@ MEETUP_HELD = "meetup_held"
 # "did it work out?" answered (outcome: work / talking / no / unknown), about a post's
 # introduction or response (post_id) or a filled slot (project_id, slot_id); by who answered
 OUTCOME_ANSWERED = "outcome_answered"
+# discussion topics: proposed (by its author), supported (by who), given a place of its own
+TOPIC_PROPOSED = "topic_proposed"
+TOPIC_SUPPORTED = "topic_supported"
+TOPIC_OPENED = "topic_opened"
+TOPIC_MESSAGE = "topic_message"  # said in its place, where the platform tells us
+TOPIC_MEETUP = "topic_meetup"  # a meetup planned from it (meetup_id)
 HELD_WHERE = "kind = 'meetup_held'"
 KINDS = (
     MEMBER_CREATED,
@@ -113,6 +119,11 @@ KINDS = (
     CHECKED_IN,
     MEETUP_HELD,
     OUTCOME_ANSWERED,
+    TOPIC_PROPOSED,
+    TOPIC_SUPPORTED,
+    TOPIC_OPENED,
+    TOPIC_MESSAGE,
+    TOPIC_MEETUP,
 )
 
 

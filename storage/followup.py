@@ -17,7 +17,9 @@ What each figure counts, in [start, end):
 - ``present``: check-ins (``checked_in``, one per member and occurrence);
 - ``needs`` / ``offers``: posts published; ``needs_met_here`` / ``needs_met_elsewhere`` /
   ``needs_withdrawn`` / ``needs_expired``: needs closed in the period with that outcome;
-- ``responses``, ``introductions``, ``circle_joins``, ``new_members``: their facts;
+- ``responses``, ``introductions``, ``circle_joins``, ``new_members``, ``topics_proposed``,
+  ``topic_supports``, ``topics_opened``, ``topic_messages``, ``topic_meetups``: their
+  facts;
 - ``answered``: "did it work out?" answers by outcome (work / talking / no / unknown);
 - ``active_members``: distinct members (or forgotten members' aliases) with any fact.
 
@@ -74,8 +76,20 @@ COUNTED = (
     facts.OUTCOME_ANSWERED,
     facts.MEMBER_CREATED,
     facts.CIRCLE_JOINED,
+    facts.TOPIC_PROPOSED,
+    facts.TOPIC_SUPPORTED,
+    facts.TOPIC_OPENED,
+    facts.TOPIC_MESSAGE,
+    facts.TOPIC_MEETUP,
 )
 Bucket = str | int | None
+TOPIC_FIGURES = {
+    facts.TOPIC_PROPOSED: "topics_proposed",
+    facts.TOPIC_SUPPORTED: "topic_supports",
+    facts.TOPIC_OPENED: "topics_opened",
+    facts.TOPIC_MESSAGE: "topic_messages",
+    facts.TOPIC_MEETUP: "topic_meetups",
+}
 
 
 @dataclass
@@ -100,6 +114,11 @@ class Figures:
     active_members: int = 0
     new_members: int = 0
     circle_joins: int = 0
+    topics_proposed: int = 0
+    topic_supports: int = 0
+    topics_opened: int = 0
+    topic_messages: int = 0
+    topic_meetups: int = 0
 
     @property
     def attendance_rate(self) -> float | None:
@@ -250,7 +269,7 @@ def _figure_of(kind: str, post_kind: str | None, outcome: str | None) -> str | N
         return "new_members"
     if kind == facts.CIRCLE_JOINED:
         return "circle_joins"
-    return None
+    return TOPIC_FIGURES.get(kind)
 
 
 def _count_active(

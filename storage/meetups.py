@@ -84,6 +84,8 @@ class Meetup(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("project.id", ondelete="SET NULL"), nullable=True),
     )
+    # the discussion topic it was planned from (storage/topics.py), if any
+    topic_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
     title: str = Field(sa_column=Column(String(120), nullable=False))
     format: str = Field(sa_column=Column(String(40), nullable=False))
     description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))

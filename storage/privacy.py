@@ -47,6 +47,7 @@ ERASED = frozenset(
         "digest_figures_sent",
         "digest_opt_out",
         "survey_participant",
+        "topic_member",  # their support of a topic (the fact of it stays, pseudonymised)
     }
 )
 KEPT = frozenset({"post", "response", "rsvp", "project"})

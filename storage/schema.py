@@ -18,6 +18,7 @@ from storage import (
     projects,
     search,
     surveys,
+    topics,
 )
 
 metadata = SQLModel.metadata
@@ -39,4 +40,5 @@ __all__ = [
     "projects",
     "search",
     "surveys",
+    "topics",
 ]

@@ -112,6 +112,8 @@ class StandIn:
     dm_channels: dict[str, str] = field(default_factory=dict)  # channel id → user id
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)  # scheduled events
+    threads: dict[str, dict[str, Any]] = field(default_factory=dict)  # thread id → thread
+    thread_members: dict[str, set[str]] = field(default_factory=dict)  # thread id → users
     application_id: str = APP_ID
     port: int = 0
     ws: web.WebSocketResponse | None = None
@@ -260,7 +262,27 @@ class StandIn:
         if parts[0] == "users" and len(parts) == 2 and method == "GET":
             return json_response(user(parts[1], self.members.get(parts[1], "someone")))
         if parts[0] == "channels" and len(parts) == 2 and method == "GET":
-            return json_response(channel(parts[1]))
+            return json_response(self.threads.get(parts[1]) or channel(parts[1]))
+        if parts[0] == "channels" and len(parts) == 3 and parts[2] == "threads":
+            thread_id = snowflake()
+            self.threads[thread_id] = {
+                **channel(thread_id, body["name"]),
+                "type": body.get("type", 11),
+                "parent_id": parts[1],
+                "owner_id": BOT_ID,
+                "member_count": 1,
+                "message_count": 0,
+                "thread_metadata": {
+                    "archived": False,
+                    "auto_archive_duration": body.get("auto_archive_duration", 1440),
+                    "archive_timestamp": "2027-01-01T00:00:00+00:00",
+                    "locked": False,
+                },
+            }
+            return json_response(self.threads[thread_id], status=201)
+        if parts[0] == "channels" and len(parts) == 4 and parts[2] == "thread-members":
+            self.thread_members.setdefault(parts[1], set()).add(parts[3])
+            return web.Response(status=204)
         if parts[0] == "guilds" and len(parts) == 6 and parts[4] == "roles":
             return web.Response(status=204)
         if parts[0] == "guilds" and parts[2] == "scheduled-events":

@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 from adapters.memory import MemoryAdapter
 from bot.clock import FakeClock
 from scheduler import board_jobs, held, outcome_checks
+from scheduler.topics import run_topics
 from storage.db import alembic_config
 from storage.facts import FACT, KINDS, backfill
 from tests.helpers import MONDAY, animator, english, new_meetup, number_of, refused
@@ -165,6 +166,34 @@ async def test_each_write_path_records_its_fact(bot: MemoryAdapter, clock: FakeC
         "2027-01-05T07:30Z",
         None,
     )
+    # a topic of the Brussels circle: proposed, supported, opened, talked about, a meetup
+    assert not (await bot.say("ann", "!circle join brussels")).is_error
+    topic = await number_of(bot, "anim", "!topic propose Sharing studios circle=brussels")
+    assert not (await bot.say("ann", f"!topic support {topic}")).is_error
+    assert not (await bot.say("anim", f"!topic accept {topic}")).is_error
+    assert await run_topics(bot.app.services) == 1
+    with bot.app.database.engine.begin() as connection:  # as if opened as a Matrix room
+        connection.execute(
+            text("UPDATE topic SET place_platform = 'matrix', place_id = '!t:x' WHERE id = :id"),
+            {"id": topic},
+        )
+    assert await bot.app.dispatcher.place_message("matrix", "!t:x", "$said")
+    assert not await bot.app.dispatcher.place_message("matrix", "!t:x", "$said")  # once
+    assert not await bot.app.dispatcher.place_message("matrix", "!other:x", "$else")
+    planned = await bot.say(
+        "anim", f'!meetup create Studio visit topic={topic} start="2027-12-20 19:00"'
+    )
+    assert not planned.is_error, planned.text
+    topic_facts = [r for r in facts(bot) if str(r["kind"]).startswith("topic_")]
+    assert [(r["kind"], r["member_id"]) for r in topic_facts] == [
+        ("topic_proposed", member_id(bot, "anim")),
+        ("topic_supported", member_id(bot, "anim")),
+        ("topic_supported", ann),
+        ("topic_opened", member_id(bot, "anim")),
+        ("topic_message", None),
+        ("topic_meetup", member_id(bot, "anim")),
+    ]
+    assert {r["circle_id"] for r in topic_facts} == {brussels}
     assert set(Counter(row["kind"] for row in facts(bot))) == set(KINDS)
 
 

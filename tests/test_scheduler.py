@@ -29,6 +29,7 @@ async def test_the_service_starts_the_jobs_and_runs_them_at_once(
             "event-keys-pruning",
             "meetups-held",
             "surveys",
+            "topics",
             "reminder-sweep",
         }
         for _ in range(100):
