@@ -31,7 +31,7 @@ from bot.spec import CommandSet, Opt
 from commands.refs import CircleRef
 from storage import facts
 from storage import topics as store
-from storage.circles import Circle, CircleMembership, is_animator
+from storage.circles import Circle, CircleMembership, is_animator, membership
 from storage.folding import fold
 from storage.meetups import Meetup
 from storage.topics import Topic, TopicMember
@@ -62,15 +62,7 @@ def topic_by_number(ctx: Context, number: int) -> Topic:
 
 
 def is_member(ctx: Context, circle_id: int) -> bool:
-    return (
-        ctx.session.exec(
-            select(CircleMembership.member_id).where(
-                CircleMembership.circle_id == circle_id,
-                CircleMembership.member_id == ctx.actor_id,
-            )
-        ).first()
-        is not None
-    )
+    return membership(ctx.session, circle_id, ctx.actor_id) is not None
 
 
 def may_see(ctx: Context, topic: Topic) -> bool:
@@ -144,19 +136,12 @@ def topic_reply(ctx: Context, topic: Topic, text: str = "") -> Reply:
 
 
 def place_link(topic: Topic) -> str:
-    if topic.place_platform == "discord":
-        return f"<#{topic.place_id}>"
-    if topic.place_platform == "matrix":
-        return f"https://matrix.to/#/{topic.place_id}"
-    return topic.place_id
+    return store.place_reference(topic.place_platform, topic.place_id)
 
 
 def record(ctx: Context, kind: str, topic: Topic) -> None:
-    circle = ctx.session.get(Circle, topic.circle_id) if topic.circle_id else None
-    scope = facts.circle_scope(circle.kind, circle.key) if circle else {}
-    facts.record(
-        ctx.session, kind, ctx.now(), circle_id=topic.circle_id, member_id=ctx.actor_id, **scope
-    )
+    scope = facts.circle_facts(ctx.session, topic.circle_id)
+    facts.record(ctx.session, kind, ctx.now(), member_id=ctx.actor_id, **scope)
 
 
 def join(ctx: Context, topic: Topic, supports: bool) -> bool:

@@ -24,7 +24,7 @@ from bot.reply import Reply, Visibility
 from bot.services import Services
 from storage import facts
 from storage import topics as store
-from storage.circles import Circle, places_of
+from storage.circles import places_of
 from storage.identity import Member
 from storage.topics import Topic
 
@@ -109,21 +109,22 @@ def _opened(services: Services, plan: Opening, place: str, instance: str) -> lis
             return []
         topic = session.get(Topic, plan.topic_id)
         assert topic is not None
-        circle = session.get(Circle, topic.circle_id) if topic.circle_id else None
         facts.record(
             session,
             facts.TOPIC_OPENED,
             now,
-            circle_id=topic.circle_id,
             member_id=topic.author_id,
-            **(facts.circle_scope(circle.kind, circle.key) if circle else {}),
+            **facts.circle_facts(session, topic.circle_id),
         )
         for member_id in plan.members:
             t = services.translator_for(session.get(Member, member_id))
             if place and plan.platform == "discord":
-                where = t(N_("Its thread: {place}."), place=f"<#{place}>")
+                where = t(N_("Its thread: {place}."), place=store.place_reference("discord", place))
             elif place and plan.platform == "matrix":
-                where = t(N_("You are invited to its room: {place}."), place=place)
+                where = t(
+                    N_("You are invited to its room: {place}."),
+                    place=store.place_reference("matrix", place),
+                )
             else:
                 where = t(N_("Follow it with {command}."), command=f"`!topic show {topic.id}`")
             told.append(

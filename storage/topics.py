@@ -18,7 +18,6 @@ from sqlalchemy import update as sa_update
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from storage import facts, leases
-from storage.circles import Circle
 from storage.identity import member_fk
 from storage.types import UTCDateTime, cascading_fk, optional_fk
 
@@ -171,7 +170,15 @@ def count_message(session: Session, platform: str, place_id: str, at: datetime) 
     ).first()
     if row is None:
         return False
-    circle = session.get(Circle, row[0]) if row[0] is not None else None
-    scope = facts.circle_scope(circle.kind, circle.key) if circle else {}
-    facts.record(session, facts.TOPIC_MESSAGE, at, circle_id=row[0], **scope)
+    facts.record(session, facts.TOPIC_MESSAGE, at, **facts.circle_facts(session, row[0]))
     return True
+
+
+def place_reference(platform: str, place_id: str) -> str:
+    """How a member reaches a topic's place from a message: a Discord channel mention, a
+    matrix.to link (both open the place in the member's client)."""
+    if platform == "discord":
+        return f"<#{place_id}>"
+    if platform == "matrix":
+        return f"https://matrix.to/#/{place_id}"
+    return place_id
